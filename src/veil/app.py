@@ -1,0 +1,99 @@
+"""create_app(settings): the one place Veil's objects are built and wired together."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import httpx
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from veil.config import Settings
+from veil.detect.analyzer import Analyzer
+from veil.detect.registry import default_detectors
+from veil.errors import error_body
+from veil.metrics import Metrics
+from veil.proxy import Gateway
+from veil.pseudonymize.memory_vault import MemoryVault
+from veil.pseudonymize.pseudonymizer import Pseudonymizer
+from veil.pseudonymize.vault import Vault
+from veil.scope import ScopeResolver
+from veil.store.cipher import Cipher
+from veil.store.master_key import load_master_key
+from veil.store.sqlite_vault import SQLiteVault
+from veil.upstream import Upstream
+
+
+def build_analyzer(settings: Settings) -> Analyzer:
+    return Analyzer(default_detectors(phone_region=settings.phone_region))
+
+
+def build_vault(settings: Settings, cipher: Cipher) -> Vault:
+    if settings.vault == "memory":
+        return MemoryVault(ttl_seconds=settings.vault_ttl_seconds)
+    return SQLiteVault(settings.vault_file, cipher, ttl_seconds=settings.vault_ttl_seconds)
+
+
+def build_http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.upstream_read_timeout, connect=settings.upstream_connect_timeout),
+        limits=httpx.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_connections // 2,
+        ),
+        follow_redirects=False,
+    )
+
+
+def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> Starlette:
+    """The ASGI app. `http_client` replaces the upstream client (tests pass a MockTransport)."""
+    master_key = load_master_key(
+        settings.master_key.get_secret_value() if settings.master_key else None, settings.key_file
+    )
+    cipher = Cipher(master_key)
+    analyzer = build_analyzer(settings)
+    vault = build_vault(settings, cipher)
+    client = http_client or build_http_client(settings)
+    upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
+    upstream = Upstream(client, settings.upstream_base_url, upstream_key)
+    metrics = Metrics()
+    gateway = Gateway(
+        analyzer=analyzer,
+        pseudonymizer=Pseudonymizer(analyzer, vault),
+        vault=vault,
+        scopes=ScopeResolver(cipher.index("veil/scope-key", ""), settings.subject_header),
+        upstream=upstream,
+        metrics=metrics,
+        max_body_bytes=settings.max_body_bytes,
+        scan_responses=settings.scan_responses,
+        stream_hold_max_chars=settings.stream_hold_max_chars,
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await upstream.aclose()
+            close = getattr(vault, "close", None)
+            if close is not None:
+                close()
+
+    app = Starlette(
+        routes=gateway.routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
+    )
+    app.state.metrics = metrics
+    app.state.vault = vault
+    return app
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
+    return JSONResponse(
+        error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"), status_code=exc.status_code
+    )

@@ -1,0 +1,93 @@
+"""The `veil` command: serve, scan, demo."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from veil.config import Settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Veil: a privacy gateway for the OpenAI API.")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8080).")] = None,
+) -> None:
+    """Run the gateway. Point the OpenAI SDK's base_url at http://HOST:PORT/v1."""
+    import uvicorn
+
+    from veil.app import create_app
+
+    overrides: dict[str, Any] = {}
+    if host is not None:
+        overrides["host"] = host
+    if port is not None:
+        overrides["port"] = port
+    settings = Settings(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+    )
+
+
+@cli.command()
+def scan(
+    file: Annotated[Path | None, typer.Argument(help="Text file to scan; stdin when omitted.")] = None,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Each input line is {\"text\": ...}.")] = False,
+) -> None:
+    """Print the PII and secrets found in text."""
+    from veil.app import build_analyzer
+
+    analyzer = build_analyzer(Settings())
+    source = file.read_text(encoding="utf-8") if file else sys.stdin.read()
+    if jsonl:
+        for number, line in enumerate(source.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                text = json.loads(line)["text"]
+            except (ValueError, KeyError, TypeError):
+                typer.echo(f"line {number}: expected a JSON object with a 'text' field", err=True)
+                raise typer.Exit(2) from None
+            spans = [
+                {"type": s.entity_type, "start": s.start, "end": s.end, "score": s.score, "detector": s.detector}
+                for s in analyzer.analyze(text)
+            ]
+            typer.echo(json.dumps({"spans": spans}))
+        return
+    table = Table("type", "start", "end", "score", "detector", "text")
+    for span in analyzer.analyze(source):
+        table.add_row(
+            span.entity_type,
+            str(span.start),
+            str(span.end),
+            f"{span.score:.2f}",
+            span.detector,
+            source[span.start : span.end],
+        )
+    Console().print(table)
+
+
+@cli.command()
+def demo() -> None:
+    """Offline demo: Veil in front of a stand-in upstream, driven by the official SDK."""
+    from veil.demo import run_demo
+
+    run_demo()
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,68 @@
+"""Settings: an optional `veil.toml`, overridden by `VEIL_*` environment variables. Frozen."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("veil.toml")
+
+
+class Settings(BaseSettings):
+    """Everything Veil can be told. Field names match `veil.toml` keys; env is `VEIL_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="VEIL_", frozen=True, extra="forbid", populate_by_name=True)
+
+    upstream_base_url: str = "https://api.openai.com/v1"
+    # The organization's upstream key. Unset: the client's own bearer token is forwarded.
+    upstream_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("VEIL_UPSTREAM_API_KEY", "OPENAI_API_KEY")
+    )
+    upstream_connect_timeout: float = 10.0
+    upstream_read_timeout: float = 600.0
+    upstream_max_connections: int = 200
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    master_key: SecretStr | None = None
+    data_dir: Path = Path(".veil")
+    vault: Literal["sqlite", "memory"] = "sqlite"
+    vault_ttl_seconds: float = 7 * 24 * 3600.0
+
+    max_body_bytes: int = 10 * 1024 * 1024
+    phone_region: str = "US"
+    scan_responses: bool = True
+    # How much of a streamed reply may be held back while a value could still be forming.
+    stream_hold_max_chars: int = 8192
+    subject_header: str = "x-veil-subject"
+    log_level: str = "INFO"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "master.key"
+
+    @property
+    def vault_file(self) -> Path:
+        return self.data_dir / "vault.db"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("VEIL_CONFIG", DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config_file))

@@ -1,0 +1,39 @@
+"""What a detector is and what it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """One finding: `text[start:end]` is a value of `entity_type`.
+
+    Offsets are character offsets into the text the detector was given.
+    """
+
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    detector: str
+
+    def overlaps(self, other: Span) -> bool:
+        return self.start < other.end and other.start < self.end
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+class Detector(Protocol):
+    """Finds values of one family (emails, cards, secrets...) in plain text.
+
+    A detector never raises on odd input; it returns no spans instead. Overlaps between
+    detectors are resolved by the Analyzer, not here.
+    """
+
+    name: str
+
+    def find(self, text: str) -> Iterable[Span]: ...

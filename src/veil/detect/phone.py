@@ -1,0 +1,90 @@
+"""Phone numbers, validated by `phonenumbers` (libphonenumber's metadata).
+
+`phonenumbers.PhoneNumberMatcher` is pure Python and slow on long text, so a compiled
+regex first finds windows that could hold a number (a digit run of at least seven digits
+with phone separators) and only those windows go to the matcher.
+
+What is accepted:
+- numbers libphonenumber calls valid for their region;
+- numbers that are merely possible (right length) but carry explicit phone formatting:
+  a leading `+`, an area code in parentheses, or NXX-NXX-XXXX groups. Fictional
+  555-01XX numbers with any area code (`911-555-0199`) fall here and must be caught;
+- a bare digit run (`4155552671`) only when it is valid *and* a phone word comes shortly
+  before it, because bare runs are usually order or account numbers.
+Dates, SSNs (3-2-4), IPv4 addresses and card-shaped runs are refused before the matcher.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from veil.detect.base import Span
+from veil.detect.context import ContextCue
+
+# Not glued to a word, a decimal or a path; an optional `+` or `(`; digits and separators
+# (space, no-break space, parentheses, dot, dash, slash) ending on a digit.
+_WINDOW = re.compile(r"(?<![\w+.\-/])\+?\(?\d[\d \u00a0().\-/]{5,40}\d(?!\d)")
+
+_DATE = re.compile(r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?!\d)")
+_SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+_IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_CARD_SHAPE = re.compile(r"\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+_NANP_GROUPS = re.compile(r"(?:\+?1[-. ])?\d{3}([-. ])\d{3}\1\d{4}")
+
+_PHONE_WORDS = ContextCue(
+    re.compile(
+        r"(?i)\b(?:phone|tel|telephone|call|mobile|cell|fax|sms|text|whatsapp|contact|reach|dial|number)\b"
+    ),
+    window=30,
+)
+
+
+class PhoneDetector:
+    """Finds PHONE_NUMBER values; `region` is the default for numbers without a `+`."""
+
+    name = "phone"
+    entity_type = "PHONE_NUMBER"
+    trigger: re.Pattern[str] | None = _WINDOW
+    valid_score = 0.85
+    possible_score = 0.6
+
+    def __init__(self, region: str = "US") -> None:
+        self.region = region
+
+    def find(self, text: str) -> Iterator[Span]:
+        for window in _WINDOW.finditer(text):
+            if _refused_shape(window.group()):
+                continue
+            offset = window.start()
+            for match in PhoneNumberMatcher(window.group(), self.region, leniency=Leniency.POSSIBLE):
+                raw: str = match.raw_string
+                if _refused_shape(raw) or _DATE.search(raw):
+                    continue
+                start = offset + match.start
+                score = self._score(text, start, raw, match.number)
+                if score is not None:
+                    yield Span(self.entity_type, start, offset + match.end, score, self.name)
+
+    def _score(self, text: str, start: int, raw: str, number: phonenumbers.PhoneNumber) -> float | None:
+        if phonenumbers.is_valid_number(number):
+            if raw.isdigit() and not _PHONE_WORDS.precedes(text, start):
+                return None
+            return self.valid_score
+        if raw.startswith("+") or "(" in raw or _NANP_GROUPS.fullmatch(raw):
+            return self.possible_score
+        return None
+
+
+def _refused_shape(candidate: str) -> bool:
+    if candidate.startswith(("+", "(")):
+        return False
+    return bool(
+        _SSN_SHAPE.fullmatch(candidate)
+        or _IPV4_SHAPE.fullmatch(candidate)
+        or _CARD_SHAPE.fullmatch(candidate)
+        or _DATE.fullmatch(candidate)
+    )

@@ -1,0 +1,69 @@
+"""Veil's one error family, and the OpenAI-shaped body each becomes at the edge.
+
+    VeilError
+    ├── InvalidRequest          400  the client sent something we cannot read
+    ├── PayloadTooLarge         413  body over `max_body_bytes`
+    ├── DetectionFailed         500  a privacy check could not run: nothing was forwarded
+    ├── VaultUnavailable        503  tokens could not be minted or read: nothing was forwarded
+    ├── UpstreamUnavailable     502  the provider could not be reached
+    └── UpstreamTimeout         504  the provider did not answer in time
+
+Messages are written for the client and never contain a value from the request.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class VeilError(Exception):
+    status_code: ClassVar[int] = 500
+    error_type: ClassVar[str] = "server_error"
+    code: ClassVar[str] = "veil_error"
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.error_type, self.code, self.param)
+
+
+class InvalidRequest(VeilError):
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "invalid_request"
+
+
+class PayloadTooLarge(VeilError):
+    status_code = 413
+    error_type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class DetectionFailed(VeilError):
+    status_code = 500
+    code = "detection_failed"
+
+
+class VaultUnavailable(VeilError):
+    status_code = 503
+    code = "vault_unavailable"
+
+
+class UpstreamUnavailable(VeilError):
+    status_code = 502
+    error_type = "upstream_error"
+    code = "upstream_unavailable"
+
+
+class UpstreamTimeout(VeilError):
+    status_code = 504
+    error_type = "upstream_error"
+    code = "upstream_timeout"
+
+
+def error_body(message: str, error_type: str, code: str | None, param: str | None = None) -> dict[str, Any]:
+    """OpenAI's error shape."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}

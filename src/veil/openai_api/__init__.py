@@ -1,0 +1,1 @@
+"""Where text lives in the OpenAI API's JSON and SSE shapes."""

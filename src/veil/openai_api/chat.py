@@ -1,0 +1,145 @@
+"""Chat Completions: rewriting replies, whole and streamed.
+
+A streamed reply is a set of text channels, one per string field and choice (content,
+refusal, each tool call's arguments, and any field the API adds later), each filtered
+on its own: first the guard (redact values the caller never sent), then the restorer
+(tokens back to values). Whatever a channel still holds when its choice finishes, or
+when the stream ends, is sent in an extra chunk shaped like the upstream's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from veil.openai_api.text_fields import STRUCTURAL_KEYS, text_slots
+
+DONE = "[DONE]"
+
+# A path element: a dict key, ("#", n) for a list item carrying `"index": n`, or
+# ("@", n) for the n-th item of a list without indices.
+PathElement = str | tuple[str, Any]
+Path = tuple[PathElement, ...]
+
+
+class TextFilter(Protocol):
+    """One text channel's filter: text in, text that may be shown now out."""
+
+    def feed(self, delta: str) -> str: ...
+
+    def finish(self) -> str: ...
+
+
+class WholeTextFilter(Protocol):
+    def __call__(self, text: str, *, json_string: bool) -> str: ...
+
+
+def rewrite_completion(document: Any, rewrite: WholeTextFilter) -> Any:
+    """A non-streamed reply with every free-text string rewritten, in place."""
+    for slot in text_slots(document):
+        slot.set(rewrite(slot.get(), json_string=slot.key == "arguments"))
+    return document
+
+
+class ChatStreamRewriter:
+    """Rewrites a Chat Completions SSE stream, payload by payload."""
+
+    def __init__(self, open_channel: Callable[[bool], TextFilter]) -> None:
+        self._open_channel = open_channel
+        self._channels: dict[Path, TextFilter] = {}
+        self._envelope: dict[str, Any] = {}
+        self._done = False
+
+    def rewrite(self, payload: str) -> list[str]:
+        """The payloads to send for one upstream payload (none, one, or several)."""
+        if self._done:
+            return []
+        if payload.strip() == DONE:
+            return self.finish()
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            # Not JSON, but it would reach the client: filter it as one whole text.
+            channel = self._open_channel(False)
+            return [channel.feed(payload) + channel.finish()]
+        if not isinstance(event, dict):
+            return [json.dumps(event)]
+        self._envelope = {k: v for k, v in event.items() if k in STRUCTURAL_KEYS or k == "created"}
+        for path, container, key in _string_leaves(event, ()):
+            channel = self._channels.get(path)
+            if channel is None:
+                channel = self._channels[path] = self._open_channel(path[-1] == "arguments")
+            container[key] = channel.feed(container[key])
+        out = []
+        for choice in event.get("choices") or ():
+            if isinstance(choice, dict) and choice.get("finish_reason"):
+                out.extend(self._flush(lambda path, c=choice: _choice_of(path) == _choice_key(c)))
+        out.append(json.dumps(event, ensure_ascii=False))
+        return out
+
+    def finish(self) -> list[str]:
+        """Flush every channel and close the stream with exactly one [DONE]."""
+        if self._done:
+            return []
+        out = self._flush(lambda path: True)
+        self._done = True
+        return [*out, DONE]
+
+    def _flush(self, selected: Callable[[Path], bool]) -> list[str]:
+        out = []
+        for path in [p for p in self._channels if selected(p)]:
+            text = self._channels.pop(path).finish()
+            if text:
+                event = dict(self._envelope)
+                _place(event, path, text)
+                out.append(json.dumps(event, ensure_ascii=False))
+        return out
+
+
+def _choice_key(choice: dict[str, Any]) -> PathElement:
+    return ("#", choice["index"]) if "index" in choice else ("@", 0)
+
+
+def _choice_of(path: Path) -> PathElement | None:
+    return path[1] if len(path) > 1 and path[0] == "choices" else None
+
+
+def _string_leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any, Any]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in STRUCTURAL_KEYS or key == "name":
+                continue
+            if isinstance(value, str):
+                yield (*path, key), node, key
+            elif isinstance(value, dict | list):
+                yield from _string_leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for position, value in enumerate(node):
+            element: PathElement
+            if isinstance(value, dict) and "index" in value:
+                element = ("#", value["index"])
+            else:
+                element = ("@", position)
+            if isinstance(value, str):
+                yield (*path, element), node, position
+            elif isinstance(value, dict | list):
+                yield from _string_leaves(value, (*path, element))
+
+
+def _place(event: dict[str, Any], path: Path, text: str) -> None:
+    """Build, inside `event`, the nested shape that carries `text` at `path`."""
+    event[path[0]] = _shape(path[1:], text)  # type: ignore[index]
+
+
+def _shape(path: Path, text: str) -> Any:
+    if not path:
+        return text
+    head, rest = path[0], path[1:]
+    if isinstance(head, tuple):
+        kind, value = head
+        inner = _shape(rest, text)
+        if kind == "#" and isinstance(inner, dict):
+            inner = {"index": value, **inner}
+        return [inner]
+    return {head: _shape(rest, text)}

@@ -1,0 +1,230 @@
+"""The HTTP routes: read, pseudonymize, forward, restore. Nothing raw leaves, nothing raw is logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from veil.detect.analyzer import Analyzer
+from veil.errors import VeilError, error_body
+from veil.metrics import Metrics
+from veil.openai_api.chat import ChatStreamRewriter, rewrite_completion
+from veil.openai_api.requests import check_chat_request, read_json
+from veil.openai_api.sse import SSEDecoder, encode_event
+from veil.openai_api.text_fields import text_slots
+from veil.pseudonymize.guard import ResponseGuard
+from veil.pseudonymize.pseudonymizer import Pseudonymizer
+from veil.pseudonymize.reply import ReplyFilter
+from veil.pseudonymize.restore import Restorer
+from veil.pseudonymize.vault import Vault
+from veil.scope import ScopeResolver
+from veil.upstream import Upstream, map_upstream_errors
+
+log = logging.getLogger("veil.proxy")
+
+# Hop-by-hop and framing headers are the server's business, not the upstream's.
+_DROPPED_RESPONSE_HEADERS = frozenset(
+    {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "set-cookie"}
+)
+
+
+class Gateway:
+    def __init__(
+        self,
+        *,
+        analyzer: Analyzer,
+        pseudonymizer: Pseudonymizer,
+        vault: Vault,
+        scopes: ScopeResolver,
+        upstream: Upstream,
+        metrics: Metrics,
+        max_body_bytes: int,
+        scan_responses: bool,
+        stream_hold_max_chars: int,
+    ) -> None:
+        self._analyzer = analyzer
+        self._pseudonymizer = pseudonymizer
+        self._vault = vault
+        self._scopes = scopes
+        self._upstream = upstream
+        self._metrics = metrics
+        self._max_body_bytes = max_body_bytes
+        self._scan_responses = scan_responses
+        self._hold = stream_hold_max_chars
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            Route("/v1/models", self.models, methods=["GET"]),
+            Route("/v1/models/{model:path}", self.models, methods=["GET"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/metrics", self.metrics, methods=["GET"]),
+        ]
+
+    async def chat_completions(self, request: Request) -> Response:
+        request_id = f"veil-{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        endpoint = "chat_completions"
+        try:
+            body = await read_json(request, self._max_body_bytes)
+            check_chat_request(body)
+            scope = self._scopes.resolve(body, request.headers)
+            counts = self._pseudonymize(scope, body)
+            receipt = {"x-request-id": request_id, "x-veil-redactions": _receipt(counts)}
+            reply = self._reply_filter(scope)
+            upstream_request = self._upstream.request(
+                "POST",
+                "/chat/completions",
+                self._upstream.headers(request.headers),
+                json.dumps(body, ensure_ascii=False).encode(),
+            )
+            if body.get("stream"):
+                return await self._stream(upstream_request, reply, receipt, started, endpoint)
+            upstream_response = await self._upstream.send(upstream_request)
+            response = self._whole(upstream_response, reply, receipt)
+        except VeilError as error:
+            response = _error_response(error, request_id)
+        self._done(endpoint, request_id, response.status_code, started)
+        return response
+
+    async def models(self, request: Request) -> Response:
+        request_id = f"veil-{uuid.uuid4().hex}"
+        started = time.perf_counter()
+        try:
+            upstream_request = self._upstream.request(
+                "GET", request.url.path.removeprefix("/v1"), self._upstream.headers(request.headers)
+            )
+            upstream_response = await self._upstream.send(upstream_request)
+            response = Response(
+                upstream_response.content,
+                status_code=upstream_response.status_code,
+                headers={**_passed_headers(upstream_response), "x-request-id": request_id},
+            )
+        except VeilError as error:
+            response = _error_response(error, request_id)
+        self._done("models", request_id, response.status_code, started)
+        return response
+
+    async def healthz(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(self._metrics.render(), media_type=self._metrics.content_type)
+
+    def _pseudonymize(self, scope: str, body: dict[str, Any]) -> Counter[str]:
+        started = time.perf_counter()
+        slots = text_slots(body)
+        result = self._pseudonymizer.pseudonymize(scope, [slot.get() for slot in slots])
+        for slot, text in zip(slots, result.texts, strict=True):
+            slot.set(text)
+        self._metrics.detection.observe(time.perf_counter() - started)
+        for entity_type, count in result.counts.items():
+            self._metrics.entities.labels(entity_type, "request").inc(count)
+        return result.counts
+
+    def _reply_filter(self, scope: str) -> ReplyFilter:
+        guard = ResponseGuard(self._analyzer, self._vault, scope) if self._scan_responses else None
+        return ReplyFilter(guard, Restorer(self._vault, scope), self._hold)
+
+    def _whole(self, upstream: httpx.Response, reply: ReplyFilter, receipt: dict[str, str]) -> Response:
+        headers = {**_passed_headers(upstream), **receipt}
+        try:
+            document = upstream.json()
+        except ValueError:
+            self._metrics.upstream_errors.labels("invalid_json").inc()
+            text = reply(upstream.text, json_string=False)
+            return Response(text, status_code=upstream.status_code, headers=headers)
+        if upstream.status_code >= 400:
+            self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
+        rewrite_completion(document, reply)
+        self._count_reply(reply)
+        headers["x-veil-response-redactions"] = _receipt(reply.redacted)
+        return JSONResponse(document, status_code=upstream.status_code, headers=headers)
+
+    async def _stream(
+        self,
+        upstream_request: httpx.Request,
+        reply: ReplyFilter,
+        receipt: dict[str, str],
+        started: float,
+        endpoint: str,
+    ) -> Response:
+        upstream = await self._upstream.send(upstream_request, stream=True)
+        if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
+            try:
+                await upstream.aread()
+            finally:
+                await upstream.aclose()
+            return self._whole(upstream, reply, receipt)
+        request_id = receipt["x-request-id"]
+
+        async def events() -> AsyncIterator[bytes]:
+            rewriter = ChatStreamRewriter(reply.channel)
+            decoder = SSEDecoder()
+            try:
+                with map_upstream_errors():
+                    async for line in upstream.aiter_lines():
+                        payload = decoder.feed_line(line)
+                        if payload is not None:
+                            for out in rewriter.rewrite(payload):
+                                yield encode_event(out)
+                payload = decoder.close()
+                if payload is not None:
+                    for out in rewriter.rewrite(payload):
+                        yield encode_event(out)
+                for out in rewriter.finish():
+                    yield encode_event(out)
+            except VeilError as error:
+                self._metrics.upstream_errors.labels(error.code).inc()
+                log.warning("stream %s ended early: %s", request_id, error.code)
+                yield encode_event(json.dumps(error.body()))
+            except Exception:
+                # Fail closed: whatever was held back stays held back.
+                log.exception("stream %s failed while filtering", request_id)
+                body = error_body("Veil could not filter the reply.", "server_error", "filter_failed")
+                yield encode_event(json.dumps(body))
+            finally:
+                await upstream.aclose()
+                self._count_reply(reply)
+                self._done(endpoint, request_id, 200, started)
+
+        headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    def _count_reply(self, reply: ReplyFilter) -> None:
+        for entity_type, count in reply.redacted.items():
+            self._metrics.entities.labels(entity_type, "response").inc(count)
+        self._metrics.tokens.labels("restored").inc(reply.restored)
+        self._metrics.tokens.labels("unknown").inc(reply.unknown_tokens)
+
+    def _done(self, endpoint: str, request_id: str, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        self._metrics.requests.labels(endpoint, str(status)).inc()
+        self._metrics.latency.labels(endpoint).observe(elapsed)
+        log.info("%s %s status=%d ms=%.1f", request_id, endpoint, status, elapsed * 1000)
+
+
+def _receipt(counts: Counter[str]) -> str:
+    return ",".join(f"{kind}={count}" for kind, count in sorted(counts.items())) or "none"
+
+
+def _passed_headers(upstream: httpx.Response) -> dict[str, str]:
+    return {
+        name: value
+        for name, value in upstream.headers.items()
+        if name.lower() not in _DROPPED_RESPONSE_HEADERS and name.lower() != "content-type"
+    }
+
+
+def _error_response(error: VeilError, request_id: str) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers={"x-request-id": request_id})

@@ -1,0 +1,1 @@
+"""What Veil keeps on disk, and the keys that seal it."""

@@ -1,0 +1,52 @@
+"""The provider: one pooled httpx client, and the one place its errors are translated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+import httpx
+
+from veil.errors import UpstreamTimeout, UpstreamUnavailable
+
+# Client headers worth passing on; everything else (cookies, Veil's own) stays here.
+_FORWARDED_HEADERS = ("openai-organization", "openai-project", "openai-beta", "accept-language")
+
+
+class Upstream:
+    def __init__(self, client: httpx.AsyncClient, base_url: str, api_key: str | None) -> None:
+        self._client = client
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+
+    def headers(self, client_headers: Mapping[str, str]) -> dict[str, str]:
+        headers = {name: client_headers[name] for name in _FORWARDED_HEADERS if name in client_headers}
+        if self._api_key:
+            headers["authorization"] = f"Bearer {self._api_key}"
+        elif "authorization" in client_headers:
+            headers["authorization"] = client_headers["authorization"]
+        return headers
+
+    def request(
+        self, method: str, path: str, headers: Mapping[str, str], content: bytes | None = None
+    ) -> httpx.Request:
+        if content is not None:
+            headers = {**headers, "content-type": "application/json"}
+        return self._client.build_request(method, self._base_url + path, headers=headers, content=content)
+
+    async def send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        with map_upstream_errors():
+            return await self._client.send(request, stream=stream)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+@contextmanager
+def map_upstream_errors() -> Iterator[None]:
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout("The upstream API did not answer in time.") from exc
+    except httpx.HTTPError as exc:
+        raise UpstreamUnavailable("The upstream API could not be reached.") from exc

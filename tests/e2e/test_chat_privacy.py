@@ -1,0 +1,178 @@
+"""The official SDK through Veil: what the upstream saw, and what the app got back."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fake_upstream import FakeUpstream, Script
+from openai import AsyncOpenAI, BadRequestError
+
+PII = [
+    ("EMAIL_ADDRESS", "jane.doe@example.com"),
+    ("PHONE_NUMBER", "+44 20 7946 0958"),
+    ("PHONE_NUMBER", "(415) 555-2671"),
+    ("CREDIT_CARD", "4111 1111 1111 1111"),
+    ("IBAN_CODE", "DE89370400440532013000"),
+    ("US_SSN", "078-05-1121"),
+    ("IP_ADDRESS", "203.0.113.42"),
+    ("IP_ADDRESS", "2001:db8::ff00:42:8329"),
+    ("API_KEY", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z0AbCdEfGh"),
+    ("API_KEY", "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"),
+    ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLF"),
+]
+
+
+def _forms(value: str) -> list[bytes]:
+    """A value as raw bytes, percent-encoded, and JSON-escaped (ASCII and not)."""
+    return [
+        value.encode(),
+        urllib.parse.quote(value, safe="").encode(),
+        json.dumps(value)[1:-1].encode(),
+        json.dumps(value, ensure_ascii=True)[1:-1].encode(),
+    ]
+
+
+def assert_unseen(upstream: FakeUpstream, value: str) -> None:
+    seen = upstream.seen()
+    for form in _forms(value):
+        assert form not in seen, f"a {len(value)}-char value reached the upstream"
+
+
+@pytest.mark.parametrize(("entity_type", "value"), PII, ids=[f"{t}-{i}" for i, (t, _) in enumerate(PII)])
+async def test_value_never_reaches_upstream_and_comes_back(
+    client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str
+) -> None:
+    prompt = f"Please file this: {value} thanks"
+    reply = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}])
+
+    assert_unseen(upstream, value)
+    sent = upstream.bodies[0]["messages"][0]["content"]
+    assert f"<{entity_type}_1>" in sent
+    assert reply.choices[0].message.content == f"You said: {prompt}"
+
+
+@pytest.mark.parametrize(("entity_type", "value"), PII[:6])
+async def test_streamed_reply_restores_value(client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str) -> None:
+    prompt = f"Contact: {value}."
+    stream = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}], stream=True
+    )
+    deltas = [chunk.choices[0].delta.content or "" async for chunk in stream if chunk.choices]
+    assert_unseen(upstream, value)
+    assert "".join(deltas) == f"You said: {prompt}"
+    assert len([d for d in deltas if d]) > 3, "the reply must stay a stream of many events"
+
+
+async def test_percent_encoded_and_json_escaped_values_are_caught(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+    encoded = "https://crm.test/find?email=" + urllib.parse.quote("mary.major@example.org", safe="")
+    escaped = '{"owner": "mary.major\\u0040example.org"}'
+    prompt = f"{encoded} and {escaped}"
+    reply = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}])
+    assert b"mary.major" not in upstream.seen()
+    assert reply.choices[0].message.content == f"You said: {prompt}"
+
+
+async def test_every_string_in_the_request_is_pseudonymized(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+    email = "sam.sample@example.net"
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": f"Escalate to {email}"},
+        {"role": "developer", "content": f"Owner {email}"},
+        {"role": "user", "name": "sam", "content": [{"type": "text", "text": f"I am {email}"}]},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": json.dumps({"email": email})}}
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"found": email})},
+        {"role": "user", "content": "thanks"},
+    ]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "lookup",
+                "description": f"Looks up people; the admin is {email}",
+                "parameters": {"type": "object", "properties": {"email": {"type": "string", "description": f"e.g. {email}"}}},
+            },
+        }
+    ]
+    await client.chat.completions.create(
+        model="gpt-test",
+        messages=messages,  # type: ignore[arg-type]
+        tools=tools,  # type: ignore[arg-type]
+        extra_body={"session_note": f"from {email}", "metadata": {"note": email}},
+    )
+    assert_unseen(upstream, email)
+    body = upstream.bodies[0]
+    assert body["model"] == "gpt-test"
+    assert body["tools"][0]["function"]["name"] == "lookup"
+    assert body["messages"][3]["tool_calls"][0]["id"] == "call_1"
+    assert body["messages"][4]["tool_call_id"] == "call_1"
+    assert json.loads(body["messages"][3]["tool_calls"][0]["function"]["arguments"]) == {"email": "<EMAIL_ADDRESS_1>"}
+    assert body["session_note"] == "from <EMAIL_ADDRESS_1>"
+
+
+async def test_tokens_are_stable_across_turns(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+    history: list[dict[str, Any]] = []
+    turns = [
+        "My email is ann.lee@example.com and my card is 4242 4242 4242 4242.",
+        "Also my colleague is bo.chen@example.com.",
+        "Remind me of both emails: ann.lee@example.com and bo.chen@example.com",
+    ]
+    for text in turns:
+        history.append({"role": "user", "content": text})
+        reply = await client.chat.completions.create(model="gpt-test", messages=history)  # type: ignore[arg-type]
+        history.append({"role": "assistant", "content": reply.choices[0].message.content})
+    first, _, third = upstream.bodies
+    assert third["messages"][0] == first["messages"][0]
+    assert "<EMAIL_ADDRESS_1>" in first["messages"][0]["content"]
+    assert third["messages"][4]["content"].endswith("<EMAIL_ADDRESS_1> and <EMAIL_ADDRESS_2>")
+    assert history[-1]["content"] == f"You said: {turns[2]}"
+
+
+async def test_tool_call_arguments_are_restored_as_valid_json(upstream: FakeUpstream, make_client: Callable[..., AsyncOpenAI]) -> None:
+    def reply(body: dict[str, Any]) -> Script:
+        return Script(contents=[""], tool_calls=[{"name": "send", "arguments": '{"to": "<EMAIL_ADDRESS_1>", "note": "hi <PERSON_9>"}'}])
+
+    upstream.reply = reply
+    client = make_client()
+    for stream in (False, True):
+        prompt = [{"role": "user", "content": "Mail ann.o@example.com please"}]
+        if stream:
+            chunks = await client.chat.completions.create(model="gpt-test", messages=prompt, stream=True)  # type: ignore[arg-type]
+            arguments = "".join(
+                [c.choices[0].delta.tool_calls[0].function.arguments or "" async for c in chunks if c.choices and c.choices[0].delta.tool_calls]
+            )
+        else:
+            done = await client.chat.completions.create(model="gpt-test", messages=prompt)  # type: ignore[arg-type]
+            arguments = done.choices[0].message.tool_calls[0].function.arguments  # type: ignore[union-attr]
+        assert json.loads(arguments) == {"to": "ann.o@example.com", "note": "hi <PERSON_9>"}
+
+
+async def test_n_choices_are_restored_independently(client: AsyncOpenAI) -> None:
+    prompt = "ring +1 415-555-2671 or mail x.y@example.com"
+    whole = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}], n=3)
+    assert [c.message.content for c in whole.choices] == [f"You said: {prompt}"] * 3
+    stream = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}], n=2, stream=True
+    )
+    texts = ["", ""]
+    async for chunk in stream:
+        for choice in chunk.choices:
+            texts[choice.index] += choice.delta.content or ""
+    assert texts == [f"You said: {prompt}"] * 2
+
+
+async def test_bad_json_is_a_400_in_openai_shape(client: AsyncOpenAI) -> None:
+    http = client._client  # the SDK's own httpx client, pointed at Veil
+    response = await http.post("http://veil.test/v1/chat/completions", content=b'{"model": "x", "messages": [', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    with pytest.raises(BadRequestError):
+        await client.chat.completions.create(model="gpt-test", messages=[])
