@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from openai import AsyncOpenAI
-
 from fake_upstream import FakeUpstream
+from openai import AsyncOpenAI
+from starlette.applications import Starlette
 
 from veil.app import create_app
 from veil.config import Settings
@@ -30,24 +30,49 @@ def upstream() -> FakeUpstream:
 
 
 @pytest.fixture
-def make_client(settings: Settings, upstream: FakeUpstream) -> Callable[..., AsyncOpenAI]:
-    def make(**overrides: Any) -> AsyncOpenAI:
-        app = create_app(
+def make_app(settings: Settings, upstream: FakeUpstream) -> Callable[..., Starlette]:
+    def make(**overrides: Any) -> Starlette:
+        return create_app(
             settings.model_copy(update=overrides),
             http_client=httpx.AsyncClient(transport=upstream.transport()),
-        )
-        return AsyncOpenAI(
-            api_key="sk-client-key",
-            base_url="http://veil.test/v1",
-            http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://veil.test"),
-            max_retries=0,
         )
 
     return make
 
 
+def sdk_client(app: Starlette) -> AsyncOpenAI:
+    """The official SDK, talking to Veil in-process."""
+    return AsyncOpenAI(
+        api_key="sk-client-key",
+        base_url="http://veil.test/v1",
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://veil.test"),
+        max_retries=0,
+    )
+
+
 @pytest.fixture
-async def client(make_client: Callable[..., AsyncOpenAI]) -> AsyncIterator[AsyncOpenAI]:
-    openai_client = make_client()
+def make_client(make_app: Callable[..., Starlette]) -> Callable[..., AsyncOpenAI]:
+    return lambda **overrides: sdk_client(make_app(**overrides))
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Starlette]) -> Starlette:
+    return make_app()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[AsyncOpenAI]:
+    openai_client = sdk_client(app)
     yield openai_client
     await openai_client.close()
+
+
+@pytest.fixture
+async def raw(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain HTTP to the same Veil app, for bytes, headers and bad input."""
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://veil.test",
+        headers={"authorization": "Bearer sk-client-key"},
+    ) as http:
+        yield http

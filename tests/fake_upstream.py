@@ -7,6 +7,7 @@ so what it records is exactly what Veil put on the wire.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class _Chunks(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for chunk in self._chunks:
+            await asyncio.sleep(0)  # let concurrent streams interleave
             yield chunk
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
+
+import anyio
 
 import httpx
 from starlette.applications import Starlette
@@ -25,6 +29,9 @@ from veil.store.cipher import Cipher
 from veil.store.master_key import load_master_key
 from veil.store.sqlite_vault import SQLiteVault
 from veil.upstream import Upstream
+
+log = logging.getLogger("veil.app")
+PURGE_INTERVAL_SECONDS = 3600.0
 
 
 def build_analyzer(settings: Settings) -> Analyzer:
@@ -74,9 +81,11 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        purger = asyncio.create_task(_purge_periodically(vault))
         try:
             yield
         finally:
+            purger.cancel()
             await upstream.aclose()
             close = getattr(vault, "close", None)
             if close is not None:
@@ -85,7 +94,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     app = Starlette(
         routes=gateway.routes(),
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},  # type: ignore[dict-item]
     )
     app.state.metrics = metrics
     app.state.vault = vault
@@ -97,3 +106,23 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse(
         error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"), status_code=exc.status_code
     )
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # The exception text may quote request data: it goes to no one.
+    log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
+    return JSONResponse(error_body("Internal error in Veil.", "server_error", "internal_error"), status_code=500)
+
+
+async def _purge_periodically(vault: Vault) -> None:
+    """Expired mappings are unreadable at once; this reclaims their rows."""
+    purge = getattr(vault, "purge_expired", None)
+    if purge is None:
+        return
+    while True:
+        try:
+            removed = await anyio.to_thread.run_sync(purge)
+            log.info("vault purge removed %d expired mappings", removed)
+        except Exception:
+            log.exception("vault purge failed")
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 
 from veil.detect.base import Span
 
-_CANDIDATE = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){12,18}(?!\d)")
-_GROUPED = re.compile(r"\d{4}(?:([ -])\d{4}){2,3}(?:\1\d{1,4})?|\d{4}([ -])\d{6}\2\d{4,5}")
+# The boundary look-behind sits after the first digit so the pattern starts with a plain
+# class, which CPython's re scans for quickly. ASCII digits only: Luhn needs them.
+_CANDIDATE = re.compile(r"[0-9](?<![0-9.,][0-9])(?:[ -]?[0-9]){12,18}(?![0-9])")
+_GROUPED = re.compile(r"[0-9]{4}(?:([ -])[0-9]{4}){2,3}(?:\1[0-9]{1,4})?|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5}")
 
 # (lowest prefix, highest prefix, allowed lengths); prefixes compare as equal-length strings.
 _ISSUERS: tuple[tuple[str, str, frozenset[int]], ...] = (
@@ -65,7 +67,7 @@ class CardDetector:
 
     name = "card"
     entity_type = "CREDIT_CARD"
-    trigger: re.Pattern[str] | None = re.compile(r"\d{4}")
+    trigger: re.Pattern[str] | None = re.compile(r"[0-9][0-9]{3}")
     score = 0.95
 
     def find(self, text: str) -> Iterator[Span]:

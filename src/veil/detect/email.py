@@ -18,11 +18,12 @@ _LOCAL = r"[\w+\-]+(?:\.[\w+\-]+)*"
 _LABEL = r"[^\W_](?:[\w\-]{0,61}[^\W_])?"
 _TLD = r"(?:[^\W\d_]{2,63}|xn--[a-z0-9\-]{2,59})"
 
-# The look-behind refuses to start right after a backslash so that a JSON escape such
-# as `\njohn@example.com` is not read as `njohn@...`; the decoded view finds it instead.
-_PATTERN = re.compile(
-    rf"(?<![\w+\-.\\])(?:{_LOCAL})@(?:{_LABEL}\.)+{_TLD}(?![\w\-]|\.[^\W_])",
-)
+# Found from each `@` outwards: the local part is the longest run that ends at the `@`
+# (at most 64 characters, RFC 5321), the domain the labels that start after it.
+_LOCAL_BEFORE = re.compile(rf"{_LOCAL}\Z")
+_DOMAIN_AFTER = re.compile(rf"(?:{_LABEL}\.)+{_TLD}(?![\w\-]|\.[^\W_])")
+_LOCAL_CHARS = re.compile(r"[\w+\-.]")
+_MAX_LOCAL = 64
 
 # `scheme://user:secret@host` is a URL password, not an address; PasswordDetector owns it.
 _URL_USERINFO = re.compile(r"://[^\s/@]*:\Z")
@@ -37,8 +38,22 @@ class EmailDetector:
     score = 0.95
 
     def find(self, text: str) -> Iterator[Span]:
-        for match in _PATTERN.finditer(text):
-            start = match.start()
-            if start and text[start - 1] == ":" and _URL_USERINFO.search(text, max(0, start - 256), start):
-                continue
-            yield Span(self.entity_type, start, match.end(), self.score, self.name)
+        at = text.find("@")
+        while at >= 0:
+            floor = max(0, at - _MAX_LOCAL)
+            local = _LOCAL_BEFORE.search(text, floor, at)
+            domain = _DOMAIN_AFTER.match(text, at + 1) if local else None
+            if local and domain and self._starts_a_value(text, local.start(), floor):
+                yield Span(self.entity_type, local.start(), domain.end(), self.score, self.name)
+            at = text.find("@", at + 1)
+
+    @staticmethod
+    def _starts_a_value(text: str, start: int, floor: int) -> bool:
+        if start == 0:
+            return True
+        before = text[start - 1]
+        if start == floor and _LOCAL_CHARS.match(before):
+            return False  # the local part is longer than an address allows
+        if before == "\\":
+            return False  # `\njohn@...` is a JSON escape; the decoded view finds `john@...`
+        return not (before == ":" and _URL_USERINFO.search(text, max(0, start - 256), start))

@@ -27,7 +27,9 @@ IBAN_LENGTHS: dict[str, int] = {
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }  # fmt: skip
 
-_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?=[ ]?[A-Za-z0-9])")
+# The check digits are found first (a plain class CPython's re scans for quickly), then
+# the look-behind confirms the two-letter country code and the boundary before it.
+_START = re.compile(r"[0-9][0-9](?<=(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2})(?=[ ]?[A-Za-z0-9])")
 
 
 def _body_pattern(length: int) -> re.Pattern[str]:
@@ -53,17 +55,18 @@ class IbanDetector:
 
     name = "iban"
     entity_type = "IBAN_CODE"
-    trigger: re.Pattern[str] | None = re.compile(r"[A-Za-z]{2}\d{2}")
+    trigger: re.Pattern[str] | None = re.compile(r"[0-9][0-9]")
     score = 0.95
 
     def find(self, text: str) -> Iterator[Span]:
-        for start in _START.finditer(text):
-            length = IBAN_LENGTHS.get(start.group()[:2].upper())
+        for digits in _START.finditer(text):
+            start = digits.start() - 2
+            length = IBAN_LENGTHS.get(text[start : start + 2].upper())
             if length is None:
                 continue
-            body = _BODIES[length].match(text, start.end())
+            body = _BODIES[length].match(text, digits.end())
             if body is None:
                 continue
-            compact = (start.group() + body.group().replace(" ", "")).upper()
+            compact = (text[start : digits.end()] + body.group().replace(" ", "")).upper()
             if mod97_valid(compact):
-                yield Span(self.entity_type, start.start(), body.end(), self.score, self.name)
+                yield Span(self.entity_type, start, body.end(), self.score, self.name)

@@ -20,10 +20,15 @@ from collections.abc import Iterator
 from veil.detect.base import Span
 
 # A trailing full stop is allowed (end of sentence); a further dotted part is not.
-_IPV4 = re.compile(r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?!\w|\.\d)")
-_IPV6 = re.compile(
-    r"(?<![\w:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:\.\d{1,3}){0,3}(?![\w:]|\.\d)"
-)
+# The boundary look-behind sits after the first digit so the pattern starts with a plain
+# class, which CPython's re scans for quickly.
+_IPV4 = re.compile(r"[0-9](?<![\w.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?!\w|\.[0-9])")
+# IPv6 is looked for only at a colon followed by a hex digit or another colon;
+# the candidate is then read from the start of the hex group before that colon.
+_IPV6_COLON = re.compile(r":(?=[0-9A-Fa-f:])")
+_HEX_BEFORE = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
+_IPV6 = re.compile(r"[0-9A-Fa-f:]{2,39}(?:\.[0-9]{1,3}){0,3}(?![\w:]|\.[0-9])")
+_IPV6_GLUED = re.compile(r"[\w:.]")
 
 
 class IpAddressDetector:
@@ -31,19 +36,28 @@ class IpAddressDetector:
 
     name = "ip"
     entity_type = "IP_ADDRESS"
-    trigger: re.Pattern[str] | None = re.compile(r"\d\.\d|[0-9A-Fa-f]?::?[0-9A-Fa-f]")
+    trigger: re.Pattern[str] | None = re.compile(r"[0-9:](?:(?<=[0-9])\.[0-9]|(?<=:)[0-9A-Fa-f:])")
     score = 0.8
 
     def find(self, text: str) -> Iterator[Span]:
         for match in _IPV4.finditer(text):
             if _valid(ipaddress.IPv4Address, match.group()):
                 yield Span(self.entity_type, match.start(), match.end(), self.score, self.name)
-        if ":" not in text:
-            return
-        for match in _IPV6.finditer(text):
-            candidate = match.group()
-            if any(c.isdigit() for c in candidate) and _valid(ipaddress.IPv6Address, candidate):
-                yield Span(self.entity_type, match.start(), match.end(), self.score, self.name)
+        yield from self._find_ipv6(text)
+
+    def _find_ipv6(self, text: str) -> Iterator[Span]:
+        position = 0
+        while colon := _IPV6_COLON.search(text, position):
+            hex_before = _HEX_BEFORE.search(text, max(0, colon.start() - 4), colon.start())
+            start = hex_before.start() if hex_before else colon.start()
+            candidate = _IPV6.match(text, start)
+            if candidate is None or (start and _IPV6_GLUED.match(text, start - 1)):
+                position = colon.end()
+                continue
+            value = candidate.group()
+            if any(c.isdigit() for c in value) and _valid(ipaddress.IPv6Address, value):
+                yield Span(self.entity_type, start, candidate.end(), self.score, self.name)
+            position = max(candidate.end(), colon.end())
 
 
 def _valid(kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address], candidate: str) -> bool:

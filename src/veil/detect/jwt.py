@@ -14,8 +14,10 @@ from collections.abc import Iterator
 
 from veil.detect.base import Span
 
+# `eyJ` is base64url for `{"`, the start of every JSON header. The boundary look-behind
+# follows that literal so the scan can use the fast literal search.
 _TOKEN = re.compile(
-    r"(?<![A-Za-z0-9_\-.])(eyJ[A-Za-z0-9_\-]+)\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-.])"
+    r"(eyJ(?<![A-Za-z0-9_\-.]eyJ)[A-Za-z0-9_\-]+)\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*(?![A-Za-z0-9_\-.])"
 )
 
 

@@ -1,17 +1,24 @@
 """Passwords and other secrets given as values: URL userinfo, key = value, bearer headers.
 
-The span is only the value, so `password=<PASSWORD_1>` still tells the model what the
-token is. Shapes covered:
+The span is only the value, so `password=<PASSWORD_1>` still tells the model what was
+there. Shapes covered:
 - `scheme://user:VALUE@host` (connection strings, URLs with credentials);
 - `password=VALUE`, `passwd: VALUE`, `pwd=VALUE`, `"password": "VALUE"`, `secret=`,
-  `api_key=`, `token=`, `client_secret:` and prefixed keys (`DB_PASSWORD=`), in
-  JSON, YAML, TOML, .env, ini and `Password=...;` connection-string form;
+  `api_key=`, `token=`, `client_secret:` and prefixed keys (`DB_PASSWORD=`), in JSON,
+  YAML, TOML, .env, ini and `Password=...;` connection-string form;
 - `Authorization: Bearer VALUE`.
+
 The key word must end the key name, so `max_tokens: 100` and `password_reset: true` are
-not findings. Values that are placeholders rather than secrets are skipped: masks
-(`********`), template references (`${DB_PASSWORD}`, `{{ token }}`, `<password>`), code
-(`get_password()`), and null-ish words. Keys other than the password family need an
-8-character value, because short `token`/`secret` values are counts and flags.
+not findings, and there must be a separator, so "password reset" is not either. Values
+that are placeholders rather than secrets are skipped: masks (`********`), template
+references (`${DB_PASSWORD}`, `{{ token }}`, `<password>`), code (`get_password()`,
+`self.password`), null-ish words and type names (`password: str`). Keys outside the
+password family need an 8-character value, because short `token`/`secret` values are
+counts and flags.
+
+Every shape needs a `:` or `=` (a bearer token comes in a header line), so the trigger
+is that character class, and the search is anchored on each separator: the key word is
+checked just before it, which is much cheaper than a case-insensitive keyword scan.
 """
 
 from __future__ import annotations
@@ -21,20 +28,30 @@ from collections.abc import Iterator
 
 from veil.detect.base import Span
 
-# The password runs to the last `@` before the host, so an `@` inside it is kept in the span.
-_USERINFO = re.compile(r"\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@\\\"'<>]*:([^\s/\\\"'<>]+)@[\w\[]")
-
-_KEY = re.compile(
-    r"(?i)(?:(password|passwd|passphrase|pwd)|"
-    r"secret|token|api[_\-]?key|access[_\-]?key|secret[_\-]?key|private[_\-]?key|auth[_\-]?key)"
-    r"(?![\w\-])"
-)
-# After the key: an optional closing quote, the separator, an optional opening quote.
-_SEPARATOR = re.compile(r"""["']?\s*(?::=|=>|[:=])[ \t]*(["']?)""")
+# The password runs to the last `@` before the host, so an `@` inside it stays in the span.
+_USERINFO = re.compile(r"://[^\s:/@\\\"'<>]*:([^\s/\\\"'<>]+)@[\w\[]")
+_SEPARATOR = re.compile(r"[:=]")
 _UNQUOTED_VALUE = re.compile(r"""[^\s"'`,;&<>(){}\[\]\\]+""")
-_BEARER = re.compile(r"(?i)\bbearer[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
-
+_BEARER = re.compile(r"\b(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
 _CODE_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
+
+
+def _joined(first: str, second: str) -> tuple[str, ...]:
+    return (first + second, f"{first}_{second}", f"{first}-{second}")
+
+
+_PASSWORD_KEYS = ("password", "passwd", "passphrase", "pwd")
+_OTHER_KEYS = (
+    "secret",
+    "token",
+    *_joined("api", "key"),
+    *_joined("access", "key"),
+    *_joined("secret", "key"),
+    *_joined("private", "key"),
+    *_joined("auth", "key"),
+)
+_LONGEST_KEY = max(len(key) for key in _PASSWORD_KEYS + _OTHER_KEYS)
+
 # Null-ish words and the type names that follow `password:` in annotated code.
 _PLACEHOLDERS = frozenset(
     {"none", "null", "nil", "true", "false", "undefined", "required", "optional", "redacted"}
@@ -42,35 +59,36 @@ _PLACEHOLDERS = frozenset(
 )
 _MASK_CHARS = frozenset("*•xX#.-_?")
 
-_TRIGGER = re.compile(r"(?i)pass|pwd|secret|token|key|bearer|://")
-
 
 class PasswordDetector:
     """Finds PASSWORD values."""
 
     name = "password"
     entity_type = "PASSWORD"
-    trigger: re.Pattern[str] | None = _TRIGGER
+    trigger: re.Pattern[str] | None = _SEPARATOR
     score = 0.7
 
     def find(self, text: str) -> Iterator[Span]:
-        if "://" in text:
-            for match in _USERINFO.finditer(text):
-                yield self._span(match.start(1), match.end(1))
-        for key in _KEY.finditer(text):
-            span = self._assigned_value(text, key)
+        for match in _USERINFO.finditer(text):
+            yield self._span(match.start(1), match.end(1))
+        for separator in _SEPARATOR.finditer(text):
+            span = self._assigned_value(text, separator.start())
             if span is not None:
                 yield span
-        for match in _BEARER.finditer(text):
-            yield self._span(match.start(1), match.end(1))
+        if "earer" in text or "EARER" in text:
+            for match in _BEARER.finditer(text):
+                yield self._span(match.start(1), match.end(1))
 
-    def _assigned_value(self, text: str, key: re.Match[str]) -> Span | None:
-        separator = _SEPARATOR.match(text, key.end())
-        if separator is None:
+    def _assigned_value(self, text: str, at: int) -> Span | None:
+        key = _key_before(text, at)
+        if key is None:
             return None
-        start = separator.end()
-        quote = separator.group(1)
-        if quote:
+        start = _value_start(text, at)
+        if start is None:
+            return None
+        quote = text[start : start + 1]
+        if quote in ('"', "'"):
+            start += 1
             end = text.find(quote, start)
             newline = text.find("\n", start)
             if end < 0 or (0 <= newline < end):
@@ -86,14 +104,41 @@ class PasswordDetector:
             if text[end : end + 1] in ("(", "[") or _CODE_REFERENCE.fullmatch(text, start, end):
                 return None
         value_text = text[start:end]
-        if not _is_secret_value(value_text) or value_text.lower() == key.group().lower():
+        if not _is_secret_value(value_text) or value_text.lower() == key:
             return None
-        if key.group(1) is None and len(value_text) < 8:
+        if key not in _PASSWORD_KEYS and len(value_text) < 8:
             return None
         return self._span(start, end)
 
     def _span(self, start: int, end: int) -> Span:
         return Span(self.entity_type, start, end, self.score, self.name)
+
+
+def _key_before(text: str, at: int) -> str | None:
+    """The key word ending just before the separator at `at` (past a quote and blanks)."""
+    end = at
+    while end and text[end - 1] in " \t":
+        end -= 1
+    if end and text[end - 1] in "\"'":
+        end -= 1
+    tail = text[max(0, end - _LONGEST_KEY) : end].lower()
+    for key in _PASSWORD_KEYS + _OTHER_KEYS:
+        if tail.endswith(key):
+            return key
+    return None
+
+
+def _value_start(text: str, at: int) -> int | None:
+    """Where the value after the separator at `at` starts; None for comparisons."""
+    after = at + 1
+    operator = text[at : after + 1]
+    if operator == "==":  # compares, does not assign
+        return None
+    if operator in (":=", "=>"):
+        after += 1
+    while after < len(text) and text[after] in " \t":
+        after += 1
+    return after
 
 
 def _is_secret_value(value: str) -> bool:

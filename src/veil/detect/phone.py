@@ -25,11 +25,16 @@ from phonenumbers import Leniency, PhoneNumberMatcher
 from veil.detect.base import Span
 from veil.detect.context import ContextCue
 
-# Not glued to a word, a decimal or a path; an optional `+` or `(`; digits and separators
-# (space, no-break space, parentheses, dot, dash, slash) ending on a digit.
-_WINDOW = re.compile(r"(?<![\w+.\-/])\+?\(?\d[\d \u00a0().\-/]{5,40}\d(?!\d)")
+# Digits and phone separators (space, no-break space, parentheses, dot, dash, slash),
+# starting and ending on a digit. The pattern starts with a plain character class so
+# CPython's re can skip ahead quickly; the left edge (`+`, `(`, what precedes) is
+# checked by hand in `_window_start`.
+_WINDOW = re.compile(r"[0-9][0-9 \u00a0().\-/]{5,40}[0-9](?![0-9])")
+_GLUED = re.compile(r"[\w+.\-/]")
 
-_DATE = re.compile(r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})(?!\d)")
+_DATE = re.compile(
+    r"(?<![0-9])(?:[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./][0-9]{2,4})(?![0-9])"
+)
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CARD_SHAPE = re.compile(r"\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
@@ -57,10 +62,11 @@ class PhoneDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         for window in _WINDOW.finditer(text):
-            if _refused_shape(window.group()):
+            offset = _window_start(text, window.start())
+            candidate = text[offset : window.end()]
+            if offset < 0 or _refused_shape(candidate):
                 continue
-            offset = window.start()
-            for match in PhoneNumberMatcher(window.group(), self.region, leniency=Leniency.POSSIBLE):
+            for match in PhoneNumberMatcher(candidate, self.region, leniency=Leniency.POSSIBLE):
                 raw: str = match.raw_string
                 if _refused_shape(raw) or _DATE.search(raw):
                     continue
@@ -77,6 +83,21 @@ class PhoneDetector:
         if raw.startswith("+") or "(" in raw or _NANP_GROUPS.fullmatch(raw):
             return self.possible_score
         return None
+
+
+def _window_start(text: str, start: int) -> int:
+    """Where the window really starts once a `(` or `+` before it is included; -1 if glued.
+
+    A window glued to a word, a decimal point or a path (`v2.415.555.2671`, `/4155552671`)
+    is not a phone number.
+    """
+    if start and text[start - 1] == "(":
+        start -= 1
+    if start and text[start - 1] == "+":
+        start -= 1
+    if start and _GLUED.match(text, start - 1):
+        return -1
+    return start
 
 
 def _refused_shape(candidate: str) -> bool:

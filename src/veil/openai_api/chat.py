@@ -67,14 +67,14 @@ class ChatStreamRewriter:
             return [json.dumps(event)]
         self._envelope = {k: v for k, v in event.items() if k in STRUCTURAL_KEYS or k == "created"}
         for path, container, key in _string_leaves(event, ()):
-            channel = self._channels.get(path)
-            if channel is None:
-                channel = self._channels[path] = self._open_channel(path[-1] == "arguments")
-            container[key] = channel.feed(container[key])
+            if path not in self._channels:
+                self._channels[path] = self._open_channel(path[-1] == "arguments")
+            container[key] = self._channels[path].feed(container[key])
         out = []
         for choice in event.get("choices") or ():
             if isinstance(choice, dict) and choice.get("finish_reason"):
-                out.extend(self._flush(lambda path, c=choice: _choice_of(path) == _choice_key(c)))
+                finished = _choice_key(choice)
+                out.extend(self._flush(lambda path: _choice_of(path) == finished))
         out.append(json.dumps(event, ensure_ascii=False))
         return out
 

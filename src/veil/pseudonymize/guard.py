@@ -18,6 +18,7 @@ from collections import Counter
 
 from veil.detect.analyzer import Analyzer
 from veil.detect.base import Span
+from veil.errors import DetectionFailed, VaultUnavailable
 from veil.pseudonymize.vault import Vault
 
 # The suffix that may still grow into a value: digit groups with phone/card separators,
@@ -52,17 +53,22 @@ class ResponseGuard:
         """`text` with every new value replaced by its redaction marker."""
         if not _TRIGGER.search(text):
             return text
-        return self._apply(text, self._analyzer.analyze(text), 0, len(text))
+        return self.redact_slice(text, self.find(text), 0, len(text))
 
-    def _apply(self, text: str, spans: list[Span], start: int, end: int) -> str:
+    def find(self, text: str) -> list[Span]:
+        try:
+            return self._analyzer.analyze(text)
+        except Exception as exc:
+            raise DetectionFailed("A privacy check of the reply could not run.") from exc
+
+    def redact_slice(self, text: str, spans: list[Span], start: int, end: int) -> str:
         """Redact new values among `spans` within text[start:end]; returns that slice."""
         pieces = []
         position = start
         for span in spans:
             if span.end <= start or span.start >= end:
                 continue
-            value = text[span.start : span.end]
-            if self._vault.token_of(self._scope, value) is not None:
+            if self._is_callers(text[span.start : span.end]):
                 continue
             left = max(span.start, start)
             pieces.append(text[position:left])
@@ -71,6 +77,12 @@ class ResponseGuard:
             position = min(span.end, end)
         pieces.append(text[position:end])
         return "".join(pieces)
+
+    def _is_callers(self, value: str) -> bool:
+        try:
+            return self._vault.token_of(self._scope, value) is not None
+        except Exception as exc:
+            raise VaultUnavailable("The token vault is unavailable; the reply cannot be checked.") from exc
 
     def stream(self, max_hold: int) -> StreamGuard:
         return StreamGuard(self, max_hold)
@@ -110,12 +122,12 @@ class StreamGuard:
         else:
             whole = context + text
             offset = len(context)
-            spans = self._guard._analyzer.analyze(whole)
+            spans = self._guard.find(whole)
             for span in spans:
                 # A value still running past the cut is held back whole.
                 if span.start < offset + cut < span.end and span.start >= offset:
                     cut = span.start - offset
-            ready = self._guard._apply(whole, spans, offset, offset + cut)
+            ready = self._guard.redact_slice(whole, spans, offset, offset + cut)
         raw_ready = text[:cut]
         self._pending = text[cut:]
         self._context = (context + raw_ready)[-_CONTEXT_CHARS:]

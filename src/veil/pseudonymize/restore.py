@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 
+from veil.errors import VaultUnavailable
 from veil.pseudonymize.tokens import MAX_TOKEN_LENGTH, PARTIAL_TOKEN_TAIL, TOKEN_PATTERN, canonical
 from veil.pseudonymize.vault import Vault
 
@@ -33,7 +34,10 @@ class Restorer:
         return TOKEN_PATTERN.sub(lambda m: self._replace(m, json_string), text)
 
     def _replace(self, match: re.Match[str], json_string: bool) -> str:
-        value = self._vault.value_for(self._scope, canonical(match))
+        try:
+            value = self._vault.value_for(self._scope, canonical(match))
+        except Exception as exc:
+            raise VaultUnavailable("The token vault is unavailable; the reply cannot be restored.") from exc
         if value is None:
             self.unknown += 1
             return match.group(0)

@@ -1,4 +1,4 @@
-"""The token→value map: the Vault protocol and its in-memory implementation."""
+"""The token→value map: the Vault protocol (MemoryVault and store.SQLiteVault implement it)."""
 
 from __future__ import annotations
 

@@ -292,9 +292,8 @@ def _connect(path: Path, busy_timeout_ms: int) -> sqlite3.Connection:
     # Created private before SQLite opens it; SQLite gives the -wal and -shm files the
     # same permissions as the database file.
     os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
-    conn = sqlite3.connect(
-        path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False
-    )
+    # isolation_level=None: transactions are begun explicitly, as BEGIN IMMEDIATE.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         _enable_wal(conn, busy_timeout_ms / 1000)
