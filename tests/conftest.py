@@ -6,10 +6,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_upstream import FakeUpstream
 from openai import AsyncOpenAI
 from starlette.applications import Starlette
 
+from fake_upstream import FakeUpstream
 from veil.app import create_app
 from veil.config import Settings
 

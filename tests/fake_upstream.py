@@ -31,7 +31,11 @@ class Script:
 
 def echo_last_user(body: dict[str, Any]) -> Script:
     text = next(
-        (m["content"] for m in reversed(body["messages"]) if m["role"] == "user" and isinstance(m["content"], str)),
+        (
+            m["content"]
+            for m in reversed(body["messages"])
+            if m["role"] == "user" and isinstance(m["content"], str)
+        ),
         "",
     )
     return Script(contents=[f"You said: {text}"] * int(body.get("n") or 1))
@@ -70,11 +74,15 @@ class FakeUpstream:
         self.raw_headers.append(b"\n".join(k + b": " + v for k, v in request.headers.raw))
         self.raw_requests.append(request.content)
         if request.url.path.endswith("/models"):
-            return httpx.Response(200, json={"object": "list", "data": [{"id": "gpt-test", "object": "model"}]})
+            return httpx.Response(
+                200, json={"object": "list", "data": [{"id": "gpt-test", "object": "model"}]}
+            )
         body = json.loads(request.content)
         script = self.reply(body)
         if script.status != 200:
-            return httpx.Response(script.status, json={"error": script.error or {"message": "upstream says no"}})
+            return httpx.Response(
+                script.status, json={"error": script.error or {"message": "upstream says no"}}
+            )
         if body.get("stream"):
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, stream=_Chunks(_sse(body, script))
@@ -86,7 +94,11 @@ def _message(content: str, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": content or None}
     if tool_calls:
         message["tool_calls"] = [
-            {"id": f"call_{i}", "type": "function", "function": {"name": t["name"], "arguments": t["arguments"]}}
+            {
+                "id": f"call_{i}",
+                "type": "function",
+                "function": {"name": t["name"], "arguments": t["arguments"]},
+            }
             for i, t in enumerate(tool_calls)
         ]
     return message
@@ -115,24 +127,45 @@ def _pieces(text: str, size: int) -> list[str]:
 
 
 def _sse(body: dict[str, Any], script: Script) -> list[bytes]:
-    envelope = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": 1700000000, "model": body["model"]}
+    envelope = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1700000000,
+        "model": body["model"],
+    }
     events: list[dict[str, Any]] = []
     for i, content in enumerate(script.contents):
         events.append({"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
-        events.extend({"index": i, "delta": {"content": p}, "finish_reason": None} for p in _pieces(content, script.chunk))
+        events.extend(
+            {"index": i, "delta": {"content": p}, "finish_reason": None}
+            for p in _pieces(content, script.chunk)
+        )
         if i == 0:
             for k, call in enumerate(script.tool_calls):
-                first = {"index": k, "id": f"call_{k}", "type": "function", "function": {"name": call["name"], "arguments": ""}}
+                first = {
+                    "index": k,
+                    "id": f"call_{k}",
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": ""},
+                }
                 events.append({"index": 0, "delta": {"tool_calls": [first]}, "finish_reason": None})
                 events.extend(
-                    {"index": 0, "delta": {"tool_calls": [{"index": k, "function": {"arguments": p}}]}, "finish_reason": None}
+                    {
+                        "index": 0,
+                        "delta": {"tool_calls": [{"index": k, "function": {"arguments": p}}]},
+                        "finish_reason": None,
+                    }
                     for p in _pieces(call["arguments"], script.chunk)
                 )
         finish = "tool_calls" if script.tool_calls and i == 0 else "stop"
         events.append({"index": i, "delta": {}, "finish_reason": finish})
     frames = [b"data: " + json.dumps({**envelope, "choices": [e]}).encode() + b"\n\n" for e in events]
     if (body.get("stream_options") or {}).get("include_usage"):
-        usage = {**envelope, "choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        usage = {
+            **envelope,
+            "choices": [],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
         frames.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
     frames.append(b"data: [DONE]\n\n")
     return frames

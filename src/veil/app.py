@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import anyio
-
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -52,6 +52,8 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
             max_keepalive_connections=settings.upstream_max_connections // 2,
         ),
         follow_redirects=False,
+        # One client serves every tenant: a cookie set for one must never ride on another's request.
+        cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
     )
 
 
@@ -111,7 +113,9 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     # The exception text may quote request data: it goes to no one.
     log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
-    return JSONResponse(error_body("Internal error in Veil.", "server_error", "internal_error"), status_code=500)
+    return JSONResponse(
+        error_body("Internal error in Veil.", "server_error", "internal_error"), status_code=500
+    )
 
 
 async def _purge_periodically(vault: Vault) -> None:

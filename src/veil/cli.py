@@ -14,7 +14,9 @@ from rich.table import Table
 
 from veil.config import Settings
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Veil: a privacy gateway for the OpenAI API.")
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Veil: a privacy gateway for the OpenAI API."
+)
 
 
 @cli.command()
@@ -46,7 +48,7 @@ def serve(
 @cli.command()
 def scan(
     file: Annotated[Path | None, typer.Argument(help="Text file to scan; stdin when omitted.")] = None,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="Each input line is {\"text\": ...}.")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help='Each input line is {"text": ...}.')] = False,
 ) -> None:
     """Print the PII and secrets found in text."""
     from veil.app import build_analyzer
@@ -63,7 +65,13 @@ def scan(
                 typer.echo(f"line {number}: expected a JSON object with a 'text' field", err=True)
                 raise typer.Exit(2) from None
             spans = [
-                {"type": s.entity_type, "start": s.start, "end": s.end, "score": s.score, "detector": s.detector}
+                {
+                    "type": s.entity_type,
+                    "start": s.start,
+                    "end": s.end,
+                    "score": s.score,
+                    "detector": s.detector,
+                }
                 for s in analyzer.analyze(text)
             ]
             typer.echo(json.dumps({"spans": spans}))

@@ -8,6 +8,7 @@ if any raw value reached the stand-in, or a reply came back still masked, it exi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 import tempfile
@@ -127,6 +128,12 @@ class DemoRun:
 def run_demo(console: Console | None = None) -> DemoRun:
     """Run the demo and print it. Raises SystemExit(1) when its self-check fails."""
     console = console or Console()
+    if importlib.util.find_spec("openai") is None:
+        # A dev extra of Veil, not a runtime dependency: say so instead of a traceback.
+        console.print("The demo drives Veil with the official OpenAI SDK; install it: pip install openai")
+        raise SystemExit(2)
+    from openai import APIError
+
     standin = StandInUpstream()
     with (
         tempfile.TemporaryDirectory(prefix="veil-demo-") as data_dir,
@@ -146,7 +153,12 @@ def run_demo(console: Console | None = None) -> DemoRun:
             console.print(
                 Text("Everything is local; the upstream is a stand-in that echoes what it receives.\n")
             )
-            turns = _conversation(veil.url, standin)
+            try:
+                turns = _conversation(veil.url, standin)
+            except APIError as error:
+                # Veil fails closed with an OpenAI-shaped error; the demo reports it and stops.
+                console.print(Text(f"Veil answered with an error: {error.message}", style="bold red"))
+                raise SystemExit(1) from None
     run = DemoRun(turns, standin.received, [])
     for turn in turns:
         _show(console, turn)
@@ -188,9 +200,14 @@ def _plain(client: OpenAI, standin: StandInUpstream, messages: list[dict[str, An
 
 
 def _streamed(client: OpenAI, standin: StandInUpstream, messages: list[dict[str, Any]]) -> Turn:
+    from openai import Stream
+
     first_seen = (standin.last_body or {}).get("messages", [None, None])[1]
     raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=messages, stream=True)  # type: ignore[arg-type]
-    chunks = [chunk for chunk in raw.parse() if chunk.choices]
+    stream = raw.parse()
+    if not isinstance(stream, Stream):
+        raise TypeError("asked for a stream, got a whole completion")
+    chunks = [chunk for chunk in stream if chunk.choices]
     got = "".join(chunk.choices[0].delta.content or "" for chunk in chunks)
     turn = _turn("Turn 2 · streamed, with the history re-sent", messages, [1, 3], standin, got, raw.headers)
     turn.notes.append(f"the reply arrived in {len(chunks)} chunks")
@@ -345,8 +362,8 @@ def _verdict(console: Console, run: DemoRun) -> None:
         return
     console.print(
         Text(
-            f"Self-check passed: none of the {len(VALUES)} values reached the stand-in in {requests} requests "
-            "(raw, JSON-escaped or percent-encoded), and every reply came back restored.",
+            f"Self-check passed: none of the {len(VALUES)} values reached the stand-in in {requests} "
+            "requests (raw, JSON-escaped or percent-encoded), and every reply came back restored.",
             style="bold green",
         )
     )

@@ -173,24 +173,21 @@ class Gateway:
             decoder = SSEDecoder()
             try:
                 with map_upstream_errors():
-                    async for line in upstream.aiter_lines():
-                        payload = decoder.feed_line(line)
-                        if payload is not None:
-                            for out in rewriter.rewrite(payload):
-                                yield encode_event(out)
-                payload = decoder.close()
-                if payload is not None:
-                    for out in rewriter.rewrite(payload):
-                        yield encode_event(out)
-                for out in rewriter.finish():
-                    yield encode_event(out)
+                    # Events that arrived together leave together; each arrival is sent at once.
+                    async for chunk in upstream.aiter_bytes():
+                        out = [encode_event(o) for p in decoder.feed(chunk) for o in rewriter.rewrite(p)]
+                        if out:
+                            yield b"".join(out)
+                out = [encode_event(o) for p in decoder.close() for o in rewriter.rewrite(p)]
+                yield b"".join(out + [encode_event(o) for o in rewriter.finish()])
             except VeilError as error:
                 self._metrics.upstream_errors.labels(error.code).inc()
                 log.warning("stream %s ended early: %s", request_id, error.code)
                 yield encode_event(json.dumps(error.body()))
-            except Exception:
-                # Fail closed: whatever was held back stays held back.
-                log.exception("stream %s failed while filtering", request_id)
+            except Exception as exc:
+                # Fail closed: whatever was held back stays held back. No traceback: its
+                # messages could quote the text being filtered.
+                log.error("stream %s failed while filtering: %s", request_id, type(exc).__name__)
                 body = error_body("Veil could not filter the reply.", "server_error", "filter_failed")
                 yield encode_event(json.dumps(body))
             finally:

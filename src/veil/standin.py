@@ -13,6 +13,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -87,7 +88,8 @@ class StandInUpstream:
             self._replies += 1
             reply_id = f"chatcmpl-standin-{self._replies}"
         answer = _answer(body)
-        choices = max(1, int(body.get("n") or 1))
+        n = body.get("n")
+        choices = n if isinstance(n, int) and 1 <= n <= 8 else 1
         if body.get("stream"):
             return StreamingResponse(
                 self._events(body, answer, choices, reply_id),
@@ -130,12 +132,12 @@ class StandInUpstream:
         yield b"data: [DONE]\n\n"
 
 
+@dataclass(frozen=True, slots=True)
 class Answer:
-    """What the stand-in says: a labeled text, and maybe one call to the request's first tool."""
+    """What the stand-in says: a labeled text, and maybe one call (name, arguments) to a tool."""
 
-    def __init__(self, text: str, tool_call: tuple[str, str] | None = None) -> None:
-        self.text = text
-        self.tool_call = tool_call
+    text: str
+    tool_call: tuple[str, str] | None = None
 
     @property
     def finish_reason(self) -> str:
@@ -168,8 +170,10 @@ def _first_function(tools: Any) -> tuple[str, str] | None:
     for tool in tools if isinstance(tools, list) else ():
         function = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(function, dict) and isinstance(function.get("name"), str):
-            properties = (function.get("parameters") or {}).get("properties") or {}
-            return function["name"], next(iter(properties), "query")
+            parameters = function.get("parameters")
+            properties = parameters.get("properties") if isinstance(parameters, dict) else None
+            first = next(iter(properties), None) if isinstance(properties, dict) else None
+            return function["name"], first if isinstance(first, str) else "query"
     return None
 
 
@@ -203,23 +207,36 @@ def _usage(body: dict[str, Any], answer: Answer, choices: int) -> dict[str, int]
 
 
 def _completion(body: dict[str, Any], answer: Answer, choices: int, reply_id: str) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None}
-    if answer.tool_call is not None:
-        name, arguments = answer.tool_call
-        message["tool_calls"] = [
-            {"id": "call_standin_0", "type": "function", "function": {"name": name, "arguments": arguments}}
-        ]
     return {
         "id": reply_id,
         "object": "chat.completion",
         "created": int(time.time()),
         "model": _model(body),
         "choices": [
-            {"index": index, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
+            {
+                "index": index,
+                "message": _message(answer, index),
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }
             for index in range(choices)
         ],
         "usage": _usage(body, answer, choices),
     }
+
+
+def _message(answer: Answer, index: int) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": answer.text, "refusal": None}
+    if answer.tool_call is not None:
+        name, arguments = answer.tool_call
+        message["tool_calls"] = [
+            {
+                "id": f"call_standin_{index}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+        ]
+    return message
 
 
 def _error(status: int, message: str) -> JSONResponse:

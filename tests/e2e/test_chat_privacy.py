@@ -8,8 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from openai import AsyncOpenAI
+
 from fake_upstream import FakeUpstream, Script
-from openai import AsyncOpenAI, BadRequestError
 
 PII = [
     ("EMAIL_ADDRESS", "jane.doe@example.com"),
@@ -47,7 +48,9 @@ async def test_value_never_reaches_upstream_and_comes_back(
     client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str
 ) -> None:
     prompt = f"Please file this: {value} thanks"
-    reply = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}])
+    reply = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}]
+    )
 
     assert_unseen(upstream, value)
     sent = upstream.bodies[0]["messages"][0]["content"]
@@ -56,7 +59,9 @@ async def test_value_never_reaches_upstream_and_comes_back(
 
 
 @pytest.mark.parametrize(("entity_type", "value"), PII[:6])
-async def test_streamed_reply_restores_value(client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str) -> None:
+async def test_streamed_reply_restores_value(
+    client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str
+) -> None:
     prompt = f"Contact: {value}."
     stream = await client.chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": prompt}], stream=True
@@ -67,16 +72,22 @@ async def test_streamed_reply_restores_value(client: AsyncOpenAI, upstream: Fake
     assert len([d for d in deltas if d]) > 3, "the reply must stay a stream of many events"
 
 
-async def test_percent_encoded_and_json_escaped_values_are_caught(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+async def test_percent_encoded_and_json_escaped_values_are_caught(
+    client: AsyncOpenAI, upstream: FakeUpstream
+) -> None:
     encoded = "https://crm.test/find?email=" + urllib.parse.quote("mary.major@example.org", safe="")
     escaped = '{"owner": "mary.major\\u0040example.org"}'
     prompt = f"{encoded} and {escaped}"
-    reply = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}])
+    reply = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}]
+    )
     assert b"mary.major" not in upstream.seen()
     assert reply.choices[0].message.content == f"You said: {prompt}"
 
 
-async def test_every_string_in_the_request_is_pseudonymized(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+async def test_every_string_in_the_request_is_pseudonymized(
+    client: AsyncOpenAI, upstream: FakeUpstream
+) -> None:
     email = "sam.sample@example.net"
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": f"Escalate to {email}"},
@@ -86,7 +97,11 @@ async def test_every_string_in_the_request_is_pseudonymized(client: AsyncOpenAI,
             "role": "assistant",
             "content": None,
             "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": json.dumps({"email": email})}}
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "lookup", "arguments": json.dumps({"email": email})},
+                }
             ],
         },
         {"role": "tool", "tool_call_id": "call_1", "content": json.dumps({"found": email})},
@@ -98,7 +113,10 @@ async def test_every_string_in_the_request_is_pseudonymized(client: AsyncOpenAI,
             "function": {
                 "name": "lookup",
                 "description": f"Looks up people; the admin is {email}",
-                "parameters": {"type": "object", "properties": {"email": {"type": "string", "description": f"e.g. {email}"}}},
+                "parameters": {
+                    "type": "object",
+                    "properties": {"email": {"type": "string", "description": f"e.g. {email}"}},
+                },
             },
         }
     ]
@@ -114,7 +132,9 @@ async def test_every_string_in_the_request_is_pseudonymized(client: AsyncOpenAI,
     assert body["tools"][0]["function"]["name"] == "lookup"
     assert body["messages"][3]["tool_calls"][0]["id"] == "call_1"
     assert body["messages"][4]["tool_call_id"] == "call_1"
-    assert json.loads(body["messages"][3]["tool_calls"][0]["function"]["arguments"]) == {"email": "<EMAIL_ADDRESS_1>"}
+    assert json.loads(body["messages"][3]["tool_calls"][0]["function"]["arguments"]) == {
+        "email": "<EMAIL_ADDRESS_1>"
+    }
     assert body["session_note"] == "from <EMAIL_ADDRESS_1>"
 
 
@@ -136,9 +156,16 @@ async def test_tokens_are_stable_across_turns(client: AsyncOpenAI, upstream: Fak
     assert history[-1]["content"] == f"You said: {turns[2]}"
 
 
-async def test_tool_call_arguments_are_restored_as_valid_json(upstream: FakeUpstream, make_client: Callable[..., AsyncOpenAI]) -> None:
+async def test_tool_call_arguments_are_restored_as_valid_json(
+    upstream: FakeUpstream, make_client: Callable[..., AsyncOpenAI]
+) -> None:
     def reply(body: dict[str, Any]) -> Script:
-        return Script(contents=[""], tool_calls=[{"name": "send", "arguments": '{"to": "<EMAIL_ADDRESS_1>", "note": "hi <PERSON_9>"}'}])
+        return Script(
+            contents=[""],
+            tool_calls=[
+                {"name": "send", "arguments": '{"to": "<EMAIL_ADDRESS_1>", "note": "hi <PERSON_9>"}'}
+            ],
+        )
 
     upstream.reply = reply
     client = make_client()
@@ -147,7 +174,11 @@ async def test_tool_call_arguments_are_restored_as_valid_json(upstream: FakeUpst
         if stream:
             chunks = await client.chat.completions.create(model="gpt-test", messages=prompt, stream=True)  # type: ignore[arg-type]
             arguments = "".join(
-                [c.choices[0].delta.tool_calls[0].function.arguments or "" async for c in chunks if c.choices and c.choices[0].delta.tool_calls]
+                [
+                    c.choices[0].delta.tool_calls[0].function.arguments or ""
+                    async for c in chunks
+                    if c.choices and c.choices[0].delta.tool_calls
+                ]
             )
         else:
             done = await client.chat.completions.create(model="gpt-test", messages=prompt)  # type: ignore[arg-type]
@@ -157,7 +188,9 @@ async def test_tool_call_arguments_are_restored_as_valid_json(upstream: FakeUpst
 
 async def test_n_choices_are_restored_independently(client: AsyncOpenAI) -> None:
     prompt = "ring +1 415-555-2671 or mail x.y@example.com"
-    whole = await client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": prompt}], n=3)
+    whole = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}], n=3
+    )
     assert [c.message.content for c in whole.choices] == [f"You said: {prompt}"] * 3
     stream = await client.chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": prompt}], n=2, stream=True

@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fake_upstream import FakeUpstream, Script
 from openai import AsyncOpenAI, BadRequestError
 from starlette.applications import Starlette
 
+from fake_upstream import FakeUpstream, Script
 from veil.detect.analyzer import Analyzer
 
 CHAT = "/v1/chat/completions"
@@ -46,7 +46,10 @@ async def test_stream_is_many_events_with_usage_and_one_done(raw: httpx.AsyncCli
 async def test_receipt_headers(raw: httpx.AsyncClient) -> None:
     response = await raw.post(
         CHAT,
-        json={"model": "m", "messages": [{"role": "user", "content": "a@example.com b@example.com 4111111111111111"}]},
+        json={
+            "model": "m",
+            "messages": [{"role": "user", "content": "a@example.com b@example.com 4111111111111111"}],
+        },
     )
     assert response.headers["x-veil-redactions"] == "CREDIT_CARD=1,EMAIL_ADDRESS=2"
     assert response.headers["x-request-id"].startswith("veil-")
@@ -66,7 +69,9 @@ async def test_receipt_headers(raw: httpx.AsyncClient) -> None:
         (b"[" * 5000 + b"]" * 5000, 400, None),
     ],
 )
-async def test_bad_input_is_a_clear_400(raw: httpx.AsyncClient, upstream: FakeUpstream, body: bytes, status: int, param: str | None) -> None:
+async def test_bad_input_is_a_clear_400(
+    raw: httpx.AsyncClient, upstream: FakeUpstream, body: bytes, status: int, param: str | None
+) -> None:
     response = await raw.post(CHAT, content=body, headers={"content-type": "application/json"})
     assert response.status_code == status
     error = response.json()["error"]
@@ -85,17 +90,26 @@ async def test_body_over_the_limit_is_413(make_app: Callable[..., Starlette], up
     assert upstream.raw_requests == []
 
 
-async def test_upstream_errors_pass_through_with_their_status(raw: httpx.AsyncClient, upstream: FakeUpstream) -> None:
-    upstream.reply = lambda body: Script(status=429, error={"message": "Rate limit", "type": "rate_limit", "code": "rl"})
+async def test_upstream_errors_pass_through_with_their_status(
+    raw: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    upstream.reply = lambda body: Script(
+        status=429, error={"message": "Rate limit", "type": "rate_limit", "code": "rl"}
+    )
     for stream in (False, True):
-        response = await raw.post(CHAT, json={"model": "m", "stream": stream, "messages": [{"role": "user", "content": "hi"}]})
+        response = await raw.post(
+            CHAT, json={"model": "m", "stream": stream, "messages": [{"role": "user", "content": "hi"}]}
+        )
         assert response.status_code == 429
         assert response.json()["error"]["message"] == "Rate limit"
 
 
 @pytest.mark.parametrize(
     ("failure", "status", "code"),
-    [(httpx.ReadTimeout("slow"), 504, "upstream_timeout"), (httpx.ConnectError("refused"), 502, "upstream_unavailable")],
+    [
+        (httpx.ReadTimeout("slow"), 504, "upstream_timeout"),
+        (httpx.ConnectError("refused"), 502, "upstream_unavailable"),
+    ],
 )
 async def test_upstream_failures_are_mapped(
     make_app: Callable[..., Starlette], upstream: FakeUpstream, failure: Exception, status: int, code: str
@@ -110,7 +124,10 @@ async def test_upstream_failures_are_mapped(
         metrics = (await http.get("/metrics")).text
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
-    assert f'veil_upstream_errors_total{{kind="{code}"}}' in metrics or 'veil_requests_total{endpoint="chat_completions"' in metrics
+    assert (
+        f'veil_upstream_errors_total{{kind="{code}"}}' in metrics
+        or 'veil_requests_total{endpoint="chat_completions"' in metrics
+    )
 
 
 async def test_detection_failure_forwards_nothing(
@@ -120,7 +137,9 @@ async def test_detection_failure_forwards_nothing(
         raise RuntimeError("detector crashed")
 
     monkeypatch.setattr(Analyzer, "analyze", broken)
-    response = await raw.post(CHAT, json={"model": "m", "messages": [{"role": "user", "content": "mail a@example.com"}]})
+    response = await raw.post(
+        CHAT, json={"model": "m", "messages": [{"role": "user", "content": "mail a@example.com"}]}
+    )
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "detection_failed"
     assert "a@example.com" not in response.text
@@ -132,14 +151,18 @@ async def test_models_healthz_and_metrics(raw: httpx.AsyncClient, upstream: Fake
     models = await raw.get("/v1/models")
     assert models.json()["data"][0]["id"] == "gpt-test"
     assert b"sk-upstream-test-key" in upstream.raw_headers[0]
-    await raw.post(CHAT, json={"model": "m", "messages": [{"role": "user", "content": "call +44 20 7946 0958"}]})
+    await raw.post(
+        CHAT, json={"model": "m", "messages": [{"role": "user", "content": "call +44 20 7946 0958"}]}
+    )
     metrics = (await raw.get("/metrics")).text
     assert 'veil_entities_total{direction="request",entity_type="PHONE_NUMBER"} 1.0' in metrics
     assert "veil_request_duration_seconds_bucket" in metrics
     assert "7946" not in metrics
 
 
-async def test_client_key_is_not_forwarded_when_veil_has_one(raw: httpx.AsyncClient, upstream: FakeUpstream) -> None:
+async def test_client_key_is_not_forwarded_when_veil_has_one(
+    raw: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
     await raw.post(CHAT, json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
     assert b"sk-client-key" not in upstream.seen()
 
@@ -151,11 +174,15 @@ async def test_no_raw_value_in_any_log_line_at_debug(
     caplog.set_level(logging.DEBUG)
     prompt = "keys: " + " ".join(secret_values)
     await client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
-    stream = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}], stream=True)
+    stream = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": prompt}], stream=True
+    )
     async for _ in stream:
         pass
     # An upstream error that quotes the (pseudonymized) prompt back.
-    upstream.reply = lambda body: Script(status=400, error={"message": f"bad: {body['messages'][0]['content']}"})
+    upstream.reply = lambda body: Script(
+        status=400, error={"message": f"bad: {body['messages'][0]['content']}"}
+    )
     with pytest.raises(BadRequestError) as raised:
         await client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
     assert secret_values[0] in str(raised.value), "the client gets its own values back in the error"
@@ -163,3 +190,21 @@ async def test_no_raw_value_in_any_log_line_at_debug(
     assert caplog.records, "the gateway logs its requests"
     for value in secret_values:
         assert value not in logged
+
+
+async def test_upstream_cookies_are_never_replayed() -> None:
+    from veil.app import build_http_client
+    from veil.config import Settings
+
+    seen_cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen_cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"data": []}, headers={"set-cookie": "session=tenant-a; Path=/"})
+
+    client = build_http_client(Settings())
+    client._transport = httpx.MockTransport(handler)
+    await client.get("https://upstream.test/v1/models")
+    await client.get("https://upstream.test/v1/models")
+    assert seen_cookies == [None, None]
+    await client.aclose()

@@ -20,7 +20,10 @@ async def _conversation(client: AsyncOpenAI, n: int) -> list[str]:
         history.append({"role": "user", "content": f"turn {turn}: I am {own}, card 4111 1111 1111 1111"})
         if (n + turn) % 2:
             stream = await client.chat.completions.create(
-                model="m", messages=history, user=f"user-{n}", stream=True  # type: ignore[arg-type]
+                model="m",
+                messages=history,
+                user=f"user-{n}",
+                stream=True,  # type: ignore[arg-type]
             )
             text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
         else:

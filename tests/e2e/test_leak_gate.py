@@ -88,7 +88,9 @@ def veil_for_v2(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
             server.wait(timeout=10)
 
 
-def test_v2_exhaustive_splits_and_partial_emission_pass(tmp_path: Path, veil_for_v2: tuple[str, int, Path]) -> None:
+def test_v2_exhaustive_splits_and_partial_emission_pass(
+    tmp_path: Path, veil_for_v2: tuple[str, int, Path]
+) -> None:
     gateway_url, upstream_port, log = veil_for_v2
     out = tmp_path / "v2"
     result = subprocess.run(

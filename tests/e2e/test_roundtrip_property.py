@@ -7,11 +7,11 @@ import asyncio
 from pathlib import Path
 
 import httpx
-from conftest import sdk_client
-from fake_upstream import FakeUpstream, Script, echo_last_user
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import sdk_client
+from fake_upstream import FakeUpstream, Script, echo_last_user
 from veil.app import create_app
 from veil.config import Settings
 
@@ -51,7 +51,9 @@ def test_gateway_roundtrip_at_any_chunk_size(tmp_path: Path, prompt: str, chunk:
             model="m", messages=[{"role": "user", "content": prompt}], stream=True
         )
         streamed = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
-        whole = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+        whole = await client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": prompt}]
+        )
         return streamed, whole.choices[0].message.content or ""
 
     streamed, whole = asyncio.run(run())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 from hypothesis import given, settings
@@ -46,7 +47,7 @@ def _stream(masked: str, reply: ReplyFilter, cuts: list[int]) -> str:
     rewriter = ChatStreamRewriter(reply.channel)
     bounds = [0, *sorted(set(cuts)), len(masked)]
     out = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         event = json.dumps({"choices": [{"index": 0, "delta": {"content": masked[a:b]}}]})
         out.extend(rewriter.rewrite(event))
     out.extend(rewriter.rewrite("[DONE]"))
@@ -92,6 +93,6 @@ def test_new_value_split_anywhere_is_redacted_whole() -> None:
 
 
 def test_caller_values_pass_the_guard() -> None:
-    masked, reply = _setup("me: jane.doe@example.com")
+    _, reply = _setup("me: jane.doe@example.com")
     # The model repeats the caller's own value verbatim (not as a token): it is theirs.
     assert reply("you are jane.doe@example.com", json_string=False) == "you are jane.doe@example.com"

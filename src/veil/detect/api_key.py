@@ -29,7 +29,7 @@ def _vendor(prefix: str, body: str) -> re.Pattern[str]:
 # the longer span.
 _VENDORS: tuple[re.Pattern[str], ...] = (
     _vendor("sk-ant-", rf"(?:api|admin)[0-9]{{2}}-{_BODY}{{32,}}"),  # Anthropic
-    _vendor("sk-", rf"(?:proj|svcacct|admin)-{_BODY}{{20,}}"),  # OpenAI project/service/admin
+    _vendor("sk-", rf"(?:proj|svcacct|admin|None)-{_BODY}{{20,}}"),  # OpenAI project/service/admin/user
     _vendor("sk-", r"[A-Za-z0-9]{20,}"),  # OpenAI legacy and user keys
     _vendor("gh", r"[pousr]_[A-Za-z0-9]{30,255}"),  # GitHub tokens
     _vendor("github_pat_", r"[A-Za-z0-9_]{22,255}"),  # GitHub fine-grained tokens

@@ -15,8 +15,11 @@ from veil.detect.base import Span
 
 # The boundary look-behind sits after the first digit so the pattern starts with a plain
 # class, which CPython's re scans for quickly. ASCII digits only: Luhn needs them.
-_CANDIDATE = re.compile(r"[0-9](?<![0-9.,][0-9])(?:[ -]?[0-9]){12,18}(?![0-9])")
-_GROUPED = re.compile(r"[0-9]{4}(?:([ -])[0-9]{4}){2,3}(?:\1[0-9]{1,4})?|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5}")
+# Every printed layout starts with four digits in a row.
+_CANDIDATE = re.compile(r"[0-9](?<![0-9.,][0-9])[0-9]{3}(?:[ -]?[0-9]){9,15}(?![0-9])")
+_GROUPED = re.compile(
+    r"[0-9]{4}([ -])[0-9]{4}(?:\1[0-9]{4}){1,2}(?:\1[0-9]{1,4})?|[0-9]{4}([ -])[0-9]{6}\2[0-9]{4,5}"
+)
 
 # (lowest prefix, highest prefix, allowed lengths); prefixes compare as equal-length strings.
 _ISSUERS: tuple[tuple[str, str, frozenset[int]], ...] = (
@@ -89,10 +92,16 @@ def _card_length(raw: str) -> int:
     The candidate regex is greedy, so a card followed by more digits ("4242424242424242 12/34")
     arrives with a tail attached.
     """
-    ends = [len(raw), *(i for i in range(len(raw) - 1, 0, -1) if raw[i] in " -")]
-    for end in ends:
+    ends: list[int] = []
+    digit_count = 0
+    for index, char in enumerate(raw):
+        if char in " -" and digit_count >= 13:
+            ends.append(index)
+        digit_count += char not in " -"
+    ends.append(len(raw))
+    for end in reversed(ends):
         piece = raw[:end]
         digits = piece.replace(" ", "").replace("-", "")
-        if (piece.isdigit() or _GROUPED.fullmatch(piece)) and known_issuer(digits) and luhn_valid(digits):
+        if (piece.isdigit() or _GROUPED.fullmatch(piece)) and luhn_valid(digits) and known_issuer(digits):
             return end
     return 0

@@ -19,7 +19,11 @@ from veil.detect.base import Span
 
 # What is undone: runs of `%XX` (as UTF-8), `\uXXXX` (with surrogate pairs), `\xXX`, and
 # the one-character JSON/JS escapes. Anything else (`\d` in a regex, `50%`) stays as is.
-ESCAPE = re.compile(r"(?:%[0-9A-Fa-f]{2})+|\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\\\"/'bfnrt])")
+# One leading character class (rather than two alternatives) lets CPython's re skip
+# ahead quickly; on text without escapes that is several times faster.
+ESCAPE = re.compile(
+    r"[%\\](?:(?<=%)[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*|(?<=\\)(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|[\\\"/'bfnrt]))"
+)
 
 _SIMPLE = {"\\": "\\", '"': '"', "/": "/", "'": "'", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _LOW_SURROGATE = re.compile(r"\\u[dD][c-fC-F][0-9A-Fa-f]{2}")
@@ -46,15 +50,15 @@ def decoded_views(text: str) -> list[DecodedView]:
     """Successively decoded views of `text`, empty when there is nothing to decode."""
     views: list[DecodedView] = []
     current = text
-    starts: list[int] = list(range(len(text)))
-    ends: list[int] = list(range(1, len(text) + 1))
     for _ in range(MAX_DEPTH):
         decoded = _decode_once(current)
         if decoded is None:
             break
-        current, local_starts, local_ends = decoded
-        starts = [starts[i] for i in local_starts]
-        ends = [ends[i - 1] for i in local_ends]
+        current, starts, ends = decoded
+        if views:  # offsets into the previous view become offsets into the original
+            previous = views[-1]
+            starts = [previous.starts[i] for i in starts]
+            ends = [previous.ends[i - 1] for i in ends]
         views.append(DecodedView(current, starts, ends))
     return views
 
@@ -78,7 +82,7 @@ def _decode_once(text: str) -> tuple[str, list[int], list[int]] | None:
             starts.append(char_start)
             ends.append(char_end)
             changed = changed or char_end - char_start != 1
-        position = max(b, ends[-1]) if ends else b
+        position = ends[-1]  # past the escape, or past a surrogate pair's low half
     if not changed:
         return None
     pieces.append(text[position:])

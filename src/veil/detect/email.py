@@ -40,9 +40,10 @@ class EmailDetector:
     def find(self, text: str) -> Iterator[Span]:
         at = text.find("@")
         while at >= 0:
+            # The domain is checked first: it is a cheap anchored match that fails fast.
             floor = max(0, at - _MAX_LOCAL)
-            local = _LOCAL_BEFORE.search(text, floor, at)
-            domain = _DOMAIN_AFTER.match(text, at + 1) if local else None
+            domain = _DOMAIN_AFTER.match(text, at + 1)
+            local = _LOCAL_BEFORE.search(text, floor, at) if domain else None
             if local and domain and self._starts_a_value(text, local.start(), floor):
                 yield Span(self.entity_type, local.start(), domain.end(), self.score, self.name)
             at = text.find("@", at + 1)

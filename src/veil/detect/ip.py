@@ -29,6 +29,7 @@ _IPV6_COLON = re.compile(r":(?=[0-9A-Fa-f:])")
 _HEX_BEFORE = re.compile(r"[0-9A-Fa-f]{1,4}\Z")
 _IPV6 = re.compile(r"[0-9A-Fa-f:]{2,39}(?:\.[0-9]{1,3}){0,3}(?![\w:]|\.[0-9])")
 _IPV6_GLUED = re.compile(r"[\w:.]")
+_RUN_END = re.compile(r"[^0-9A-Fa-f:.]")
 
 
 class IpAddressDetector:
@@ -51,13 +52,15 @@ class IpAddressDetector:
             hex_before = _HEX_BEFORE.search(text, max(0, colon.start() - 4), colon.start())
             start = hex_before.start() if hex_before else colon.start()
             candidate = _IPV6.match(text, start)
-            if candidate is None or (start and _IPV6_GLUED.match(text, start - 1)):
-                position = colon.end()
-                continue
-            value = candidate.group()
-            if any(c.isdigit() for c in value) and _valid(ipaddress.IPv6Address, value):
-                yield Span(self.entity_type, start, candidate.end(), self.score, self.name)
-            position = max(candidate.end(), colon.end())
+            if candidate and not (start and _IPV6_GLUED.match(text, start - 1)):
+                value = candidate.group()
+                if any(c.isdigit() for c in value) and _valid(ipaddress.IPv6Address, value):
+                    yield Span(self.entity_type, start, candidate.end(), self.score, self.name)
+                    position = candidate.end()
+                    continue
+            # Any later start inside this run of hex digits and colons would be glued to it.
+            run_end = _RUN_END.search(text, colon.end())
+            position = run_end.start() if run_end else len(text)
 
 
 def _valid(kind: type[ipaddress.IPv4Address] | type[ipaddress.IPv6Address], candidate: str) -> bool:

@@ -12,9 +12,10 @@ The key word must end the key name, so `max_tokens: 100` and `password_reset: tr
 not findings, and there must be a separator, so "password reset" is not either. Values
 that are placeholders rather than secrets are skipped: masks (`********`), template
 references (`${DB_PASSWORD}`, `{{ token }}`, `<password>`), code (`get_password()`,
-`self.password`), null-ish words and type names (`password: str`). Keys outside the
-password family need an 8-character value, because short `token`/`secret` values are
-counts and flags.
+`self.password`), null-ish words and type names (`password: str`). People choose
+passwords, so any password value counts; values of `token`/`secret`/`api_key` keys must
+look generated (8+ characters with a digit, one of `+/=_`, or mixed case), because
+`token: 42` is a count and the prose after "Secret:" is not a secret.
 
 Every shape needs a `:` or `=` (a bearer token comes in a header line), so the trigger
 is that character class, and the search is anchored on each separator: the key word is
@@ -31,7 +32,9 @@ from veil.detect.base import Span
 # The password runs to the last `@` before the host, so an `@` inside it stays in the span.
 _USERINFO = re.compile(r"://[^\s:/@\\\"'<>]*:([^\s/\\\"'<>]+)@[\w\[]")
 _SEPARATOR = re.compile(r"[:=]")
-_UNQUOTED_VALUE = re.compile(r"""[^\s"'`,;&<>(){}\[\]\\]+""")
+# An unquoted value ends at a blank, a quote, a delimiter, or an `&` that starts the next
+# query parameter (`&x=`); an `&` inside a password (`Tr0ub&dor`) stays in it.
+_UNQUOTED_VALUE = re.compile(r"""[^\s"'`,;&<>(){}\[\]\\]+(?:&(?![\w.\-]+=)[^\s"'`,;&<>(){}\[\]\\]*)*""")
 _BEARER = re.compile(r"\b(?:[Bb]earer|BEARER)[ \t]+([A-Za-z0-9._~+/\-]{16,}=*)")
 _CODE_REFERENCE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+")
 
@@ -51,6 +54,9 @@ _OTHER_KEYS = (
     *_joined("auth", "key"),
 )
 _LONGEST_KEY = max(len(key) for key in _PASSWORD_KEYS + _OTHER_KEYS)
+_KEY_FINAL_LETTERS = frozenset(key[-1] for key in _PASSWORD_KEYS + _OTHER_KEYS)
+# Longer values are not passwords; the bound keeps `password=password=...` linear.
+_MAX_VALUE = 1024
 
 # Null-ish words and the type names that follow `password:` in annotated code.
 _PLACEHOLDERS = frozenset(
@@ -87,14 +93,15 @@ class PasswordDetector:
         if start is None:
             return None
         quote = text[start : start + 1]
+        limit = min(len(text), start + 1 + _MAX_VALUE)
         if quote in ('"', "'"):
             start += 1
-            end = text.find(quote, start)
-            newline = text.find("\n", start)
+            end = text.find(quote, start, limit)
+            newline = text.find("\n", start, limit)
             if end < 0 or (0 <= newline < end):
                 return None
         else:
-            value = _UNQUOTED_VALUE.match(text, start)
+            value = _UNQUOTED_VALUE.match(text, start, limit)
             if value is None:
                 return None
             end = value.end()
@@ -106,7 +113,7 @@ class PasswordDetector:
         value_text = text[start:end]
         if not _is_secret_value(value_text) or value_text.lower() == key:
             return None
-        if key not in _PASSWORD_KEYS and len(value_text) < 8:
+        if key not in _PASSWORD_KEYS and not _looks_generated(value_text):
             return None
         return self._span(start, end)
 
@@ -121,6 +128,8 @@ def _key_before(text: str, at: int) -> str | None:
         end -= 1
     if end and text[end - 1] in "\"'":
         end -= 1
+    if not end or text[end - 1].lower() not in _KEY_FINAL_LETTERS:
+        return None
     tail = text[max(0, end - _LONGEST_KEY) : end].lower()
     for key in _PASSWORD_KEYS + _OTHER_KEYS:
         if tail.endswith(key):
@@ -139,6 +148,17 @@ def _value_start(text: str, at: int) -> int | None:
     while after < len(text) and text[after] in " \t":
         after += 1
     return after
+
+
+def _looks_generated(value: str) -> bool:
+    """Whether a `token`/`secret`/`api_key` value looks machine-made rather than a word."""
+    if len(value) < 8:
+        return False
+    return (
+        any(c.isdigit() for c in value)
+        or any(c in "+/=_" for c in value)
+        or (sum(c.isupper() for c in value) >= 2 and any(c.islower() for c in value))
+    )
 
 
 def _is_secret_value(value: str) -> bool:

@@ -26,10 +26,15 @@ from veil.detect.base import Span
 from veil.detect.context import ContextCue
 
 # Digits and phone separators (space, no-break space, parentheses, dot, dash, slash),
-# starting and ending on a digit. The pattern starts with a plain character class so
-# CPython's re can skip ahead quickly; the left edge (`+`, `(`, what precedes) is
-# checked by hand in `_window_start`.
-_WINDOW = re.compile(r"[0-9][0-9 \u00a0().\-/]{5,40}[0-9](?![0-9])")
+# starting and ending on a digit; two blanks in a row end a window, since no number is
+# written with them. The pattern starts with a plain character class so CPython's re can
+# skip ahead quickly; the look-behind after the first digit keeps a window from starting
+# inside a digit run, and the rest of the left edge is checked in `_window_start`.
+_WINDOW = re.compile(r"[0-9](?<![0-9][0-9])(?:[0-9().\-/]|[ \u00a0](?![ \u00a0])){5,40}(?<=[0-9])(?![0-9])")
+_MIN_DIGITS = 7
+_MAX_DIGITS = 15
+_MAX_TRAILING_CUTS = 6
+_MAX_LEADING_CUTS = 2
 _GLUED = re.compile(r"[\w+.\-/]")
 
 _DATE = re.compile(
@@ -38,7 +43,12 @@ _DATE = re.compile(
 _SSN_SHAPE = re.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 _IPV4_SHAPE = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _CARD_SHAPE = re.compile(r"\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
+# A lone digit starts a number (`+1 ...`, `+33 1 ...`, `+44 (0)20 ...`); two or more
+# lone digits are a list or a count, not a phone number ("1 2 3 4 5 6 7 8 9 10").
+_LONE_DIGIT = re.compile(r"(?<![0-9])[0-9](?![0-9])")
 _NANP_GROUPS = re.compile(r"(?:\+?1[-. ])?\d{3}([-. ])\d{3}\1\d{4}")
+
+_Match = tuple[int, int, str, phonenumbers.PhoneNumber]
 
 _PHONE_WORDS = ContextCue(
     re.compile(
@@ -63,17 +73,46 @@ class PhoneDetector:
     def find(self, text: str) -> Iterator[Span]:
         for window in _WINDOW.finditer(text):
             offset = _window_start(text, window.start())
-            candidate = text[offset : window.end()]
-            if offset < 0 or _refused_shape(candidate):
+            if offset < 0:
                 continue
-            for match in PhoneNumberMatcher(candidate, self.region, leniency=Leniency.POSSIBLE):
-                raw: str = match.raw_string
+            for start, end, raw, number in self._matches(text[offset : window.end()]):
                 if _refused_shape(raw) or _DATE.search(raw):
                     continue
-                start = offset + match.start
-                score = self._score(text, start, raw, match.number)
+                score = self._score(text, offset + start, raw, number)
                 if score is not None:
-                    yield Span(self.entity_type, start, offset + match.end, score, self.name)
+                    yield Span(self.entity_type, offset + start, offset + end, score, self.name)
+
+    def _matches(self, window: str) -> list[_Match]:
+        """Possible numbers in `window`, as (start, end, raw text, parsed number)."""
+        if _refused_shape(window):
+            return []
+        found = self._matcher(window)
+        if found or window.count(" ") < 2 or sum(char.isdigit() for char in window) <= _MIN_DIGITS:
+            return found
+        # The matcher gives up on a window that reads as one over-long number
+        # ("+44 20 7946 0958 4111 1111 1111 1111", "12 415 555 2671"): retry without some
+        # trailing groups, then without a leading one, longest piece first; once a number
+        # is found, what is left of the window is tried on its own.
+        gaps = [index for index, char in enumerate(window) if char == " "]
+        pieces = [(0, cut) for cut in reversed(gaps[-_MAX_TRAILING_CUTS:])]
+        pieces += [(gap + 1, len(window)) for gap in gaps[:_MAX_LEADING_CUTS]]
+        for start, end in pieces:
+            if sum(char.isdigit() for char in window[start:end]) > _MAX_DIGITS:
+                continue  # longer than any one number (E.164), and the matcher already failed on it
+            piece = self._matcher(window[start:end], shift=start)
+            if piece and start == 0:
+                return piece + self._matcher(window[end + 1 :], shift=end + 1)
+            if piece:
+                return self._matcher(window[: start - 1]) + piece
+        return []
+
+    def _matcher(self, window: str, shift: int = 0) -> list[_Match]:
+        if _refused_shape(window) or sum(char.isdigit() for char in window) < _MIN_DIGITS:
+            return []
+        return [
+            (shift + match.start, shift + match.end, match.raw_string, match.number)
+            for match in PhoneNumberMatcher(window, self.region, leniency=Leniency.POSSIBLE)
+        ]
 
     def _score(self, text: str, start: int, raw: str, number: phonenumbers.PhoneNumber) -> float | None:
         if phonenumbers.is_valid_number(number):
@@ -86,21 +125,22 @@ class PhoneDetector:
 
 
 def _window_start(text: str, start: int) -> int:
-    """Where the window really starts once a `(` or `+` before it is included; -1 if glued.
+    """Where the window really starts once a `+`, `(` or `(+` before it is included; -1 if glued.
 
     A window glued to a word, a decimal point or a path (`v2.415.555.2671`, `/4155552671`)
     is not a phone number.
     """
-    if start and text[start - 1] == "(":
-        start -= 1
-    if start and text[start - 1] == "+":
-        start -= 1
+    for _ in range(2):
+        if start and text[start - 1] in "(+":
+            start -= 1
     if start and _GLUED.match(text, start - 1):
         return -1
     return start
 
 
 def _refused_shape(candidate: str) -> bool:
+    if len(_LONE_DIGIT.findall(candidate)) > 1:
+        return True
     if candidate.startswith(("+", "(")):
         return False
     return bool(

@@ -9,9 +9,10 @@ when the stream ends, is sent in an extra chunk shaped like the upstream's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
+
+import orjson
 
 from veil.openai_api.text_fields import STRUCTURAL_KEYS, text_slots
 
@@ -58,43 +59,49 @@ class ChatStreamRewriter:
         if payload.strip() == DONE:
             return self.finish()
         try:
-            event = json.loads(payload)
-        except ValueError:
-            # Not JSON, but it would reach the client: filter it as one whole text.
-            channel = self._open_channel(False)
-            return [channel.feed(payload) + channel.finish()]
+            event = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            # Not JSON (or numbers beyond 64 bits), but it would reach the client:
+            # filter it as one whole text.
+            whole = self._open_channel(False)
+            return [whole.feed(payload) + whole.finish()]
         if not isinstance(event, dict):
-            return [json.dumps(event)]
+            return [_dumps(event)]
         self._envelope = {k: v for k, v in event.items() if k in STRUCTURAL_KEYS or k == "created"}
         for path, container, key in _string_leaves(event, ()):
-            if path not in self._channels:
-                self._channels[path] = self._open_channel(path[-1] == "arguments")
-            container[key] = self._channels[path].feed(container[key])
+            channel: TextFilter | None = self._channels.get(path)
+            if channel is None:
+                channel = self._channels[path] = self._open_channel(path[-1] == "arguments")
+            container[key] = channel.feed(container[key])
         out = []
         for choice in event.get("choices") or ():
             if isinstance(choice, dict) and choice.get("finish_reason"):
-                finished = _choice_key(choice)
-                out.extend(self._flush(lambda path: _choice_of(path) == finished))
-        out.append(json.dumps(event, ensure_ascii=False))
+                out.extend(self._flush(_choice_key(choice)))
+        out.append(_dumps(event))
         return out
 
     def finish(self) -> list[str]:
         """Flush every channel and close the stream with exactly one [DONE]."""
         if self._done:
             return []
-        out = self._flush(lambda path: True)
+        out = self._flush(None)
         self._done = True
         return [*out, DONE]
 
-    def _flush(self, selected: Callable[[Path], bool]) -> list[str]:
+    def _flush(self, choice: PathElement | None) -> list[str]:
+        """Finish the channels of one choice (all channels when `choice` is None)."""
         out = []
-        for path in [p for p in self._channels if selected(p)]:
+        for path in [p for p in self._channels if choice is None or _choice_of(p) == choice]:
             text = self._channels.pop(path).finish()
             if text:
                 event = dict(self._envelope)
                 _place(event, path, text)
-                out.append(json.dumps(event, ensure_ascii=False))
+                out.append(_dumps(event))
         return out
+
+
+def _dumps(document: Any) -> str:
+    return orjson.dumps(document).decode()
 
 
 def _choice_key(choice: dict[str, Any]) -> PathElement:

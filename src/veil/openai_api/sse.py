@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
+import codecs
+import re
+
+_LINE_END = re.compile(r"\r\n|\r|\n")
+
 
 class SSEDecoder:
-    """Turns lines of a text/event-stream into event payloads (the joined `data` lines).
+    """Turns the bytes of a text/event-stream into event payloads (the joined `data` lines).
 
+    Fed chunk by chunk as they arrive: lines and UTF-8 characters may be split anywhere.
     Comments, `event`, `id` and `retry` fields are dropped: OpenAI's streams carry
     everything in `data`, and anything else would reach the client unscanned.
     """
 
     def __init__(self) -> None:
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._buffer = ""
         self._data: list[str] = []
 
-    def feed_line(self, line: str) -> str | None:
-        """One line without its terminator; returns a payload when an event completes."""
+    def feed(self, chunk: bytes) -> list[str]:
+        """The payloads of the events completed by `chunk`."""
+        text = self._buffer + self._text.decode(chunk)
+        payloads = []
+        start = 0
+        for end in _LINE_END.finditer(text):
+            if end.group() == "\r" and end.end() == len(text):
+                break  # maybe the first half of a "\r\n" split across chunks
+            payload = self._line(text[start : end.start()])
+            if payload is not None:
+                payloads.append(payload)
+            start = end.end()
+        self._buffer = text[start:]
+        return payloads
+
+    def close(self) -> list[str]:
+        """Whatever the upstream left unterminated when its stream ended."""
+        tail = self._buffer + self._text.decode(b"", final=True)
+        self._buffer = ""
+        payloads = [
+            p for p in (self._line(tail.rstrip("\r")) if tail else None, self._line("")) if p is not None
+        ]
+        return payloads
+
+    def _line(self, line: str) -> str | None:
         if not line:
             if not self._data:
                 return None
@@ -30,11 +61,9 @@ class SSEDecoder:
             self._data.append(value)
         return None
 
-    def close(self) -> str | None:
-        """A final event the upstream did not terminate with a blank line."""
-        return self.feed_line("")
-
 
 def encode_event(payload: str) -> bytes:
-    lines = payload.split("\n")
+    if "\n" not in payload and "\r" not in payload:
+        return b"data: " + payload.encode() + b"\n\n"
+    lines = _LINE_END.split(payload)
     return ("".join(f"data: {line}\n" for line in lines) + "\n").encode()
