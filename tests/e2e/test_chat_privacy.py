@@ -200,3 +200,21 @@ async def test_n_choices_are_restored_independently(client: AsyncOpenAI) -> None
         for choice in chunk.choices:
             texts[choice.index] += choice.delta.content or ""
     assert texts == [f"You said: {prompt}"] * 2
+
+
+async def test_nothing_readable_on_disk(client: AsyncOpenAI, settings: Any) -> None:
+    canaries = ["canary.person@example.org", "5105 1051 0510 5100", "AKIAZ7CANARY7EXAMPLE"]
+    prompt = "remember " + ", ".join(canaries)
+    await client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+    stream = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": prompt}], stream=True
+    )
+    async for _ in stream:
+        pass
+    files = [path for path in settings.data_dir.rglob("*") if path.is_file()]
+    assert any(path.name.startswith("vault.db") for path in files)
+    for path in files:
+        data = path.read_bytes()
+        for canary in canaries:
+            for form in _forms(canary):
+                assert form not in data, f"a canary is readable in {path.name}"
