@@ -21,7 +21,9 @@ def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_toml_then_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "veil.toml").write_text('upstream_base_url = "http://from-toml/v1"\nport = 9001\nvault = "memory"\n')
+    (tmp_path / "veil.toml").write_text(
+        'upstream_base_url = "http://from-toml/v1"\nport = 9001\nvault = "memory"\n'
+    )
     monkeypatch.setenv("VEIL_PORT", "9002")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
     settings = Settings()

@@ -24,8 +24,10 @@ def test_readme_python_example(tmp_path: Path) -> None:
         with LoopbackServer(create_app(settings)) as veil:
             code = example.group(1).replace("http://127.0.0.1:8080", veil.url)
             printed = io.StringIO()
+            namespace: dict[str, object] = {}
             with contextlib.redirect_stdout(printed):
-                exec(compile(code, "README.md", "exec"), {})
+                exec(compile(code, "README.md", "exec"), namespace)
+            namespace["client"].close()  # type: ignore[attr-defined]
     assert "jane.doe@example.com" in printed.getvalue()
     assert "4111 1111 1111 1111" in printed.getvalue()
     received = b"".join(standin.received)

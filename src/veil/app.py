@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from veil.config import Settings
 from veil.detect.analyzer import Analyzer
+from veil.detect.cache import CachingAnalyzer
 from veil.detect.registry import default_detectors
 from veil.errors import error_body
 from veil.metrics import Metrics
@@ -71,7 +72,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     metrics = Metrics()
     gateway = Gateway(
         analyzer=analyzer,
-        pseudonymizer=Pseudonymizer(analyzer, vault),
+        pseudonymizer=Pseudonymizer(CachingAnalyzer(analyzer), vault),
         vault=vault,
         scopes=ScopeResolver(cipher.index("veil/scope-key", ""), settings.subject_header),
         upstream=upstream,

@@ -37,3 +37,9 @@ class Detector(Protocol):
     name: str
 
     def find(self, text: str) -> Iterable[Span]: ...
+
+
+class TextAnalyzer(Protocol):
+    """Finds every value in a text: non-overlapping spans, sorted by start."""
+
+    def analyze(self, text: str) -> list[Span]: ...

@@ -16,8 +16,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from veil.detect.analyzer import Analyzer
-from veil.detect.base import Span
+from veil.detect.base import Span, TextAnalyzer
 from veil.errors import DetectionFailed, VaultUnavailable
 from veil.pseudonymize.vault import Vault
 
@@ -43,7 +42,7 @@ def redaction_marker(entity_type: str) -> str:
 class ResponseGuard:
     """Decides, for one scope, which detected values in a reply are new and redacts them."""
 
-    def __init__(self, analyzer: Analyzer, vault: Vault, scope: str) -> None:
+    def __init__(self, analyzer: TextAnalyzer, vault: Vault, scope: str) -> None:
         self._analyzer = analyzer
         self._vault = vault
         self._scope = scope

@@ -6,8 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from veil.detect.analyzer import Analyzer
-from veil.detect.base import Span
+from veil.detect.base import Span, TextAnalyzer
 from veil.errors import DetectionFailed, VaultUnavailable
 from veil.pseudonymize.vault import Vault
 
@@ -23,7 +22,7 @@ class Pseudonymized:
 class Pseudonymizer:
     """Finds values with the analyzer and swaps them for stable tokens from the vault."""
 
-    def __init__(self, analyzer: Analyzer, vault: Vault) -> None:
+    def __init__(self, analyzer: TextAnalyzer, vault: Vault) -> None:
         self._analyzer = analyzer
         self._vault = vault
 

@@ -1,0 +1,45 @@
+"""Remembering what was found in texts seen recently.
+
+Apps re-send the whole conversation every turn, so most of a request's text was analysed
+before. The cache is keyed by a keyed hash of the text (the key lives only in this
+process), holds only offsets and types, and is bounded: it never stores a raw text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import OrderedDict
+
+from veil.detect.base import Span, TextAnalyzer
+
+# Shorter texts are cheaper to analyse than to hash and look up.
+_MIN_LENGTH = 48
+
+
+class CachingAnalyzer:
+    def __init__(self, analyzer: TextAnalyzer, max_entries: int = 20_000) -> None:
+        self._analyzer = analyzer
+        self._max_entries = max_entries
+        self._key = secrets.token_bytes(32)
+        self._spans: OrderedDict[bytes, tuple[Span, ...]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def analyze(self, text: str) -> list[Span]:
+        if len(text) < _MIN_LENGTH:
+            return self._analyzer.analyze(text)
+        digest = hashlib.blake2b(
+            text.encode("utf-8", "surrogatepass"), key=self._key, digest_size=16
+        ).digest()
+        cached = self._spans.get(digest)
+        if cached is not None:
+            self._spans.move_to_end(digest)
+            self.hits += 1
+            return list(cached)
+        self.misses += 1
+        spans = self._analyzer.analyze(text)
+        self._spans[digest] = tuple(spans)
+        if len(self._spans) > self._max_entries:
+            self._spans.popitem(last=False)
+        return spans
