@@ -218,3 +218,41 @@ async def test_nothing_readable_on_disk(client: AsyncOpenAI, settings: Any) -> N
         for canary in canaries:
             for form in _forms(canary):
                 assert form not in data, f"a canary is readable in {path.name}"
+
+
+async def test_a_token_restores_only_in_its_own_scope(client: AsyncOpenAI, upstream: FakeUpstream) -> None:
+    await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "I am alice@example.com"}], user="alice"
+    )
+    assert upstream.bodies[0]["messages"][0]["content"] == "I am <EMAIL_ADDRESS_1>"
+    # Bob sends Alice's token: he gets the token back, never her value.
+    reply = await client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "who is <EMAIL_ADDRESS_1>?"}], user="bob"
+    )
+    assert reply.choices[0].message.content == "You said: who is <EMAIL_ADDRESS_1>?"
+    # The same scope by header and by `user` is one scope; restarting keeps the tokens.
+    header_client = client.with_options(default_headers={"X-Veil-Subject": "alice"})
+    again = await header_client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "who is <EMAIL_ADDRESS_1>?"}]
+    )
+    assert again.choices[0].message.content == "You said: who is alice@example.com?"
+    assert b"alice" not in b"".join(upstream.raw_headers)
+
+
+async def test_tokens_survive_a_restart(
+    make_client: Callable[..., AsyncOpenAI], upstream: FakeUpstream
+) -> None:
+    first = make_client()
+    await first.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x dan@example.com"}], user="u"
+    )
+    await first.close()
+    second = make_client()  # a new app on the same data directory and key file
+    await second.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "y dan@example.com"}], user="u"
+    )
+    await second.close()
+    assert [b["messages"][0]["content"] for b in upstream.bodies] == [
+        "x <EMAIL_ADDRESS_1>",
+        "y <EMAIL_ADDRESS_1>",
+    ]

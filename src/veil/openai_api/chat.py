@@ -9,7 +9,7 @@ when the stream ends, is sent in an extra chunk shaped like the upstream's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import orjson
@@ -49,7 +49,7 @@ class ChatStreamRewriter:
     def __init__(self, open_channel: Callable[[bool], TextFilter]) -> None:
         self._open_channel = open_channel
         self._channels: dict[Path, TextFilter] = {}
-        self._envelope: dict[str, Any] = {}
+        self._last_event: dict[str, Any] = {}
         self._done = False
 
     def rewrite(self, payload: str) -> list[str]:
@@ -65,16 +65,20 @@ class ChatStreamRewriter:
             # filter it as one whole text.
             whole = self._open_channel(False)
             return [whole.feed(payload) + whole.finish()]
-        if not isinstance(event, dict):
-            return [_dumps(event)]
-        self._envelope = {k: v for k, v in event.items() if k in STRUCTURAL_KEYS or k == "created"}
-        for path, container, key in _string_leaves(event, ()):
+        if isinstance(event, str):
+            whole = self._open_channel(False)
+            return [_dumps(whole.feed(event) + whole.finish())]
+        if isinstance(event, dict):
+            self._last_event = event
+        elif not isinstance(event, list):
+            return [payload]  # a number, true, false or null
+        for path, container, key in _string_leaves(event):
             channel: TextFilter | None = self._channels.get(path)
             if channel is None:
                 channel = self._channels[path] = self._open_channel(path[-1] == "arguments")
             container[key] = channel.feed(container[key])
         out = []
-        for choice in event.get("choices") or ():
+        for choice in (event.get("choices") if isinstance(event, dict) else None) or ():
             if isinstance(choice, dict) and choice.get("finish_reason"):
                 out.extend(self._flush(_choice_key(choice)))
         out.append(_dumps(event))
@@ -94,7 +98,8 @@ class ChatStreamRewriter:
         for path in [p for p in self._channels if choice is None or _choice_of(p) == choice]:
             text = self._channels.pop(path).finish()
             if text:
-                event = dict(self._envelope)
+                # Shaped like the upstream's own chunks: its ids, model and timestamp.
+                event = {k: v for k, v in self._last_event.items() if k in STRUCTURAL_KEYS or k == "created"}
                 _place(event, path, text)
                 out.append(_dumps(event))
         return out
@@ -112,26 +117,36 @@ def _choice_of(path: Path) -> PathElement | None:
     return path[1] if len(path) > 1 and path[0] == "choices" else None
 
 
-def _string_leaves(node: Any, path: Path) -> Iterator[tuple[Path, Any, Any]]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in STRUCTURAL_KEYS or key == "name":
-                continue
-            if isinstance(value, str):
-                yield (*path, key), node, key
-            elif isinstance(value, dict | list):
-                yield from _string_leaves(value, (*path, key))
-    elif isinstance(node, list):
-        for position, value in enumerate(node):
-            element: PathElement
-            if isinstance(value, dict) and "index" in value:
-                element = ("#", value["index"])
-            else:
-                element = ("@", position)
-            if isinstance(value, str):
-                yield (*path, element), node, position
-            elif isinstance(value, dict | list):
-                yield from _string_leaves(value, (*path, element))
+def _string_leaves(root: Any) -> list[tuple[Path, Any, Any]]:
+    """(path, container, key) of every free-text string, in document order."""
+    leaves: list[tuple[Path, Any, Any]] = []
+    # An explicit stack and exact type checks: this runs for every streamed event, and
+    # nested generators cost more than the filtering itself.
+    stack: list[tuple[Any, Path]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        nested: list[tuple[Any, Path]] = []
+        if type(node) is dict:
+            for key, value in node.items():
+                kind = type(value)
+                if kind is str:
+                    if key not in STRUCTURAL_KEYS and key != "name":
+                        leaves.append(((*path, key), node, key))
+                elif kind is dict or kind is list:
+                    nested.append((value, (*path, key)))
+        else:
+            for position, value in enumerate(node):
+                kind = type(value)
+                if kind is str:
+                    leaves.append(((*path, ("@", position)), node, position))
+                elif kind is dict:
+                    element = ("#", value["index"]) if "index" in value else ("@", position)
+                    nested.append((value, (*path, element)))
+                elif kind is list:
+                    nested.append((value, (*path, ("@", position))))
+        if nested:
+            stack.extend(reversed(nested))
+    return leaves
 
 
 def _place(event: dict[str, Any], path: Path, text: str) -> None:
