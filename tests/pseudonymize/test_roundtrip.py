@@ -96,3 +96,9 @@ def test_caller_values_pass_the_guard() -> None:
     _, reply = _setup("me: jane.doe@example.com")
     # The model repeats the caller's own value verbatim (not as a token): it is theirs.
     assert reply("you are jane.doe@example.com", json_string=False) == "you are jane.doe@example.com"
+
+
+def test_a_cue_already_sent_still_protects_the_value() -> None:
+    _, reply = _setup("nothing here")
+    out = _stream("the db password: Tr0ub4dor&3xy and more", reply, [18, 19, 25])
+    assert "Tr0ub4dor" not in out and "[REDACTED_PASSWORD]" in out

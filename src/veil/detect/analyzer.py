@@ -19,6 +19,8 @@ must `search` the text before the detector runs at all (a card needs four digits
 row, an email an `@`). It is a cost hint, not part of the `Detector` protocol, so it is
 read with `getattr` and a detector without one always runs. A trigger must never be
 stricter than the detector: skipping is only correct when the detector would find nothing.
+`might_find` joins the triggers into one pattern, so a caller scanning many small texts
+(the stream guard, once per delta) can skip the whole pass with one search.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Analyzer:
         self._triggers: tuple[re.Pattern[str] | None, ...] = tuple(
             getattr(detector, "trigger", None) for detector in self.detectors
         )
+        self._any_trigger = _union(self._triggers)
         self._rank: dict[str, int] = {}
         for index, detector in enumerate(self.detectors):
             self._rank.setdefault(detector.name, index)
@@ -50,6 +53,12 @@ class Analyzer:
             for view in decoded_views(text):
                 candidates.extend(view.to_original(span) for span in self._detect(view.text))
         return self._resolve(candidates)
+
+    def might_find(self, text: str) -> bool:
+        """False only when no detector could find anything in `text`, encoded or not."""
+        if self._any_trigger is None or self._any_trigger.search(text):
+            return True
+        return ("%" in text or "\\" in text) and ESCAPE.search(text) is not None
 
     def _detect(self, text: str) -> list[Span]:
         found: list[Span] = []
@@ -75,6 +84,17 @@ class Analyzer:
             starts.insert(index, span.start)
             chosen.insert(index, span)
         return chosen
+
+
+def _union(triggers: Sequence[re.Pattern[str] | None]) -> re.Pattern[str] | None:
+    """One pattern matching wherever any trigger does; None if a detector has none."""
+    parts = []
+    for trigger in triggers:
+        if trigger is None:
+            return None
+        flags = "i" if trigger.flags & re.IGNORECASE else ""
+        parts.append(f"(?{flags}:{trigger.pattern})" if flags else f"(?:{trigger.pattern})")
+    return re.compile("|".join(parts))
 
 
 def _in_bounds(spans: Iterable[Span], length: int) -> Iterable[Span]:

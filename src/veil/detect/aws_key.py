@@ -5,8 +5,7 @@ is reported only when it follows, within 80 characters, either the word "secret"
 `aws_secret_access_key`, `SecretAccessKey`, "secret key") or an access key id: the two
 are usually pasted together.
 
-There is no `trigger`: the key id pattern starts with a literal `A` and secrets are only
-searched for after a cue, so the detector's own scan is already cheap.
+The trigger is a key id prefix or the word "secret", the two cues every finding needs.
 """
 
 from __future__ import annotations
@@ -30,7 +29,9 @@ class AwsKeyDetector:
     """Finds AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY values."""
 
     name = "aws_key"
-    trigger: re.Pattern[str] | None = None
+    trigger: re.Pattern[str] | None = re.compile(
+        r"A(?:3T|KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|BIA|CCA)|(?i:secret)"
+    )
     key_id_score = 0.95
     secret_score = 0.9
 

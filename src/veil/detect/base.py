@@ -43,3 +43,7 @@ class TextAnalyzer(Protocol):
     """Finds every value in a text: non-overlapping spans, sorted by start."""
 
     def analyze(self, text: str) -> list[Span]: ...
+
+    def might_find(self, text: str) -> bool:
+        """A cheap test: False only when `analyze(text)` would certainly find nothing."""
+        ...

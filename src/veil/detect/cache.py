@@ -26,6 +26,9 @@ class CachingAnalyzer:
         self.hits = 0
         self.misses = 0
 
+    def might_find(self, text: str) -> bool:
+        return self._analyzer.might_find(text)
+
     def analyze(self, text: str) -> list[Span]:
         if len(text) < _MIN_LENGTH:
             return self._analyzer.analyze(text)

@@ -26,12 +26,6 @@ _OPEN_TAIL = re.compile(r"(?:[+(]?\d[\d \-().]*)?[\w.%+\-@:/=~\\&?#$!*]*\Z")
 # A private-key block is held until its END line.
 _PEM_BEGIN = "-----BEGIN"
 _PEM_END = "-----END"
-# Cheap test for "could any detector match here"; detection only runs when it does.
-_TRIGGER = re.compile(
-    r"\d|@|%40|\\u00|sk[-_]|AKIA|ASIA|gh[pousr]_|github_pat|xox|AIza|eyJ|-----|://"
-    r"|pass|pwd|secret|token|key",
-    re.IGNORECASE,
-)
 _CONTEXT_CHARS = 48
 
 
@@ -50,9 +44,15 @@ class ResponseGuard:
 
     def redact(self, text: str) -> str:
         """`text` with every new value replaced by its redaction marker."""
-        if not _TRIGGER.search(text):
+        if not self.might_find(text):
             return text
         return self.redact_slice(text, self.find(text), 0, len(text))
+
+    def might_find(self, text: str) -> bool:
+        try:
+            return self._analyzer.might_find(text)
+        except Exception as exc:
+            raise DetectionFailed("A privacy check of the reply could not run.") from exc
 
     def find(self, text: str) -> list[Span]:
         try:
@@ -116,7 +116,8 @@ class StreamGuard:
     def _release(self, text: str, cut: int) -> str:
         """Emit text[:cut] (redacted), keep the rest pending."""
         context = self._context
-        if not _TRIGGER.search(context[-16:] + text):
+        # The context joins the check: a cue already sent ("password:") can make a value.
+        if not self._guard.might_find(context + text):
             ready = text[:cut]
         else:
             whole = context + text
