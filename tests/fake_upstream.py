@@ -27,6 +27,7 @@ class Script:
     chunk: int = 3
     status: int = 200
     error: dict[str, Any] | None = None
+    raw_stream: bytes | None = None  # sent verbatim as the SSE body, for malformed streams
 
 
 def echo_last_user(body: dict[str, Any]) -> Script:
@@ -82,6 +83,10 @@ class FakeUpstream:
         if script.status != 200:
             return httpx.Response(
                 script.status, json={"error": script.error or {"message": "upstream says no"}}
+            )
+        if script.raw_stream is not None:
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=script.raw_stream
             )
         if body.get("stream"):
             return httpx.Response(

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from veil.cli import cli
@@ -47,3 +48,14 @@ def test_scan_a_file_prints_a_table(tmp_path: Path) -> None:
     result = runner.invoke(cli, ["scan", str(notes)])
     assert result.exit_code == 0
     assert "AWS_ACCESS_KEY_ID" in result.output
+
+
+def test_serve_refuses_a_malformed_master_key_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VEIL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VEIL_MASTER_KEY", "not-a-key-but-secret-material")
+    result = runner.invoke(cli, ["serve", "--port", "0"])
+    assert result.exit_code == 2
+    assert "VEIL_MASTER_KEY" in result.output
+    assert "secret-material" not in result.output

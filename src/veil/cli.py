@@ -28,6 +28,8 @@ def serve(
     import uvicorn
 
     from veil.app import create_app
+    from veil.store.master_key import MasterKeyError
+    from veil.store.sqlite_vault import VaultFileError
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -36,8 +38,14 @@ def serve(
         overrides["port"] = port
     settings = Settings(**overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        app = create_app(settings)
+    except (MasterKeyError, VaultFileError) as error:
+        # These messages name files and settings, never key material.
+        typer.echo(f"veil: {error}", err=True)
+        raise typer.Exit(2) from None
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),

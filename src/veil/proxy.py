@@ -113,6 +113,7 @@ class Gateway:
                 upstream_response.content,
                 status_code=upstream_response.status_code,
                 headers={**_passed_headers(upstream_response), "x-request-id": request_id},
+                media_type=upstream_response.headers.get("content-type"),
             )
         except VeilError as error:
             response = _error_response(error, request_id)
@@ -152,7 +153,12 @@ class Gateway:
         except ValueError:
             self._metrics.upstream_errors.labels("invalid_json").inc()
             text = reply(upstream.text, json_string=False)
-            return Response(text, status_code=upstream.status_code, headers=headers)
+            return Response(
+                text,
+                status_code=upstream.status_code,
+                headers=headers,
+                media_type=upstream.headers.get("content-type"),
+            )
         if upstream.status_code >= 400:
             self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
         rewrite_completion(document, reply)
@@ -188,7 +194,7 @@ class Gateway:
                         if out:
                             yield b"".join(out)
                 out = [encode_event(o) for p in decoder.close() for o in rewriter.rewrite(p)]
-                yield b"".join(out + [encode_event(o) for o in rewriter.finish()])
+                yield b"".join(out + [encode_event(o) for o in rewriter.end_of_upstream()])
             except VeilError as error:
                 self._metrics.upstream_errors.labels(error.code).inc()
                 log.warning("stream %s ended early: %s", request_id, error.code)

@@ -149,6 +149,7 @@ async def test_detection_failure_forwards_nothing(
 async def test_models_healthz_and_metrics(raw: httpx.AsyncClient, upstream: FakeUpstream) -> None:
     assert (await raw.get("/healthz")).json() == {"status": "ok"}
     models = await raw.get("/v1/models")
+    assert models.headers["content-type"] == "application/json"
     assert models.json()["data"][0]["id"] == "gpt-test"
     assert b"sk-upstream-test-key" in upstream.raw_headers[0]
     await raw.post(
@@ -208,3 +209,34 @@ async def test_upstream_cookies_are_never_replayed() -> None:
     await client.get("https://upstream.test/v1/models")
     assert seen_cookies == [None, None]
     await client.aclose()
+
+
+async def test_truncated_stream_withholds_its_unfinished_tail(
+    raw: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    frame = b'data: {"choices": [{"index": 0, "delta": {"content": "Write to kim.park@exa"}}]}\n\n'
+    upstream.reply = lambda body: Script(raw_stream=frame)
+    response = await raw.post(
+        CHAT, json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    )
+    events = _events(response.content)
+    assert events[-1] == "[DONE]" and events.count("[DONE]") == 1
+    assert json.loads(events[-2])["error"]["code"] == "upstream_truncated"
+    assert "kim.park" not in response.text
+
+
+async def test_stream_without_done_but_finished_closes_normally(
+    raw: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    frames = (
+        b'data: {"choices": [{"index": 0, "delta": {"content": "Hello there"}}]}\n\n'
+        b'data: {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}\n\n'
+    )
+    upstream.reply = lambda body: Script(raw_stream=frames)
+    response = await raw.post(
+        CHAT, json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    )
+    events = _events(response.content)
+    assert events[-1] == "[DONE]" and "error" not in response.text
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    assert text == "Hello there"

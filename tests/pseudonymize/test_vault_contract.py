@@ -9,6 +9,7 @@ from typing import Protocol
 
 import pytest
 
+from fake_clock import FakeClock
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.vault import Vault
 from veil.store.cipher import Cipher
@@ -22,17 +23,6 @@ PHONE = "PHONE_NUMBER"
 
 class ExpiringVault(Vault, Protocol):
     def purge_expired(self) -> int: ...
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

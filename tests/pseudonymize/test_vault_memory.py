@@ -6,22 +6,12 @@ import threading
 
 import pytest
 
+from fake_clock import FakeClock
 from veil.pseudonymize.memory_vault import MemoryVault
 
 TTL = 60.0
 SCOPE = "scope-a"
 EMAIL = "EMAIL_ADDRESS"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def test_beyond_max_entries_the_least_recently_used_mapping_is_evicted() -> None:

@@ -11,23 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from fake_clock import FakeClock
 from veil.store.cipher import Cipher, CipherError, length_prefixed
 from veil.store.sqlite_vault import SCHEMA_VERSION, SQLiteVault, VaultFileError
 
 TTL = 3600.0
 SCOPE = "scope-a"
 EMAIL = "EMAIL_ADDRESS"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from veil.errors import error_body
 from veil.openai_api.text_fields import STRUCTURAL_KEYS, text_slots
 
 DONE = "[DONE]"
@@ -91,6 +92,23 @@ class ChatStreamRewriter:
         out = self._flush(None)
         self._done = True
         return [*out, DONE]
+
+    def end_of_upstream(self) -> list[str]:
+        """The upstream closed its stream. Without [DONE], text still held back is an
+        unfinished reply, possibly a value cut in half: it is withheld, and the client is
+        told the stream was cut."""
+        if self._done:
+            return []
+        if not self._channels:
+            return self.finish()
+        self._channels.clear()
+        self._done = True
+        error = error_body(
+            "The upstream stream ended early; Veil withheld its unfinished last part.",
+            "upstream_error",
+            "upstream_truncated",
+        )
+        return [_dumps(error), DONE]
 
     def _flush(self, choice: PathElement | None) -> list[str]:
         """Finish the channels of one choice (all channels when `choice` is None)."""
