@@ -200,7 +200,7 @@ def _micro(console: Console, scale: float) -> list[Section]:
                 f"≤ {PER_DELTA_TARGET_US:g} µs: {verdict}",
             ],
             ["reply.channel(False).feed(word) alone", name, str(feed), ""],
-            ["json.loads + json.dumps of the payload (floor)", name, str(floor), ""],
+            ["orjson.loads + orjson.dumps of the payload (floor)", name, str(floor), ""],
         ]
     per_delta.note = (
         "A fresh rewriter per stream of deltas (set-up not timed); the guard and restorer see a "
