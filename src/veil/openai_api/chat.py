@@ -18,6 +18,8 @@ from veil.errors import error_body
 from veil.openai_api.text_fields import STRUCTURAL_KEYS, text_slots
 
 DONE = "[DONE]"
+# In a reply, `name` only ever names a function.
+_NOT_TEXT = STRUCTURAL_KEYS | {"name"}
 
 # A path element: a dict key, ("#", n) for a list item carrying `"index": n`, or
 # ("@", n) for the n-th item of a list without indices.
@@ -138,33 +140,31 @@ def _choice_of(path: Path) -> PathElement | None:
 def _string_leaves(root: Any) -> list[tuple[Path, Any, Any]]:
     """(path, container, key) of every free-text string, in document order."""
     leaves: list[tuple[Path, Any, Any]] = []
-    # An explicit stack and exact type checks: this runs for every streamed event, and
-    # nested generators cost more than the filtering itself.
-    stack: list[tuple[Any, Path]] = [(root, ())]
-    while stack:
-        node, path = stack.pop()
-        nested: list[tuple[Any, Path]] = []
-        if type(node) is dict:
-            for key, value in node.items():
-                kind = type(value)
-                if kind is str:
-                    if key not in STRUCTURAL_KEYS and key != "name":
-                        leaves.append(((*path, key), node, key))
-                elif kind is dict or kind is list:
-                    nested.append((value, (*path, key)))
-        else:
-            for position, value in enumerate(node):
-                kind = type(value)
-                if kind is str:
-                    leaves.append(((*path, ("@", position)), node, position))
-                elif kind is dict:
-                    element = ("#", value["index"]) if "index" in value else ("@", position)
-                    nested.append((value, (*path, element)))
-                elif kind is list:
-                    nested.append((value, (*path, ("@", position))))
-        if nested:
-            stack.extend(reversed(nested))
+    _collect_leaves(root, (), leaves)
     return leaves
+
+
+def _collect_leaves(node: Any, path: Path, leaves: list[tuple[Path, Any, Any]]) -> None:
+    # Runs for every streamed event: exact type checks and plain recursion measured
+    # fastest (nested generators cost more than the filtering itself).
+    if type(node) is dict:
+        for key, value in node.items():
+            kind = type(value)
+            if kind is str:
+                if key not in _NOT_TEXT:
+                    leaves.append(((*path, key), node, key))
+            elif kind is dict or kind is list:
+                _collect_leaves(value, (*path, key), leaves)
+    else:
+        for position, value in enumerate(node):
+            kind = type(value)
+            if kind is str:
+                leaves.append(((*path, ("@", position)), node, position))
+            elif kind is dict:
+                element = ("#", value["index"]) if "index" in value else ("@", position)
+                _collect_leaves(value, (*path, element), leaves)
+            elif kind is list:
+                _collect_leaves(value, (*path, ("@", position)), leaves)
 
 
 def _place(event: dict[str, Any], path: Path, text: str) -> None:
