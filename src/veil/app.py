@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from veil.config import Settings
 from veil.detect.analyzer import Analyzer
 from veil.detect.cache import CachingAnalyzer
+from veil.detect.ner import NerDetector, load_pipeline
 from veil.detect.registry import default_detectors
 from veil.errors import error_body
 from veil.metrics import Metrics
@@ -36,7 +38,24 @@ PURGE_INTERVAL_SECONDS = 3600.0
 
 
 def build_analyzer(settings: Settings) -> Analyzer:
-    return Analyzer(default_detectors(phone_region=settings.phone_region))
+    """The request side's analyzer: rule detectors, then the NER model when configured."""
+    detectors = list(default_detectors(phone_region=settings.phone_region))
+    if settings.ner_model:
+        detectors.append(ner_detector(settings.ner_model))
+    return Analyzer(detectors, allow=settings.allow_list)
+
+
+def build_reply_analyzer(settings: Settings) -> Analyzer:
+    """The reply side's analyzer: rule detectors only. A model naming a city or a public
+    figure is not leaking the caller's data, and NER per streamed delta would cost
+    milliseconds each."""
+    return Analyzer(default_detectors(phone_region=settings.phone_region), allow=settings.allow_list)
+
+
+@functools.cache
+def ner_detector(model: str) -> NerDetector:
+    """One loaded pipeline per model and process (~150 MB, ~1 s to load), with its lock."""
+    return NerDetector(load_pipeline(model))
 
 
 def build_vault(settings: Settings, cipher: Cipher) -> Vault:
@@ -65,19 +84,22 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     )
     cipher = Cipher(master_key)
     analyzer = build_analyzer(settings)
+    reply_analyzer = build_reply_analyzer(settings)
     vault = build_vault(settings, cipher)
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
     upstream = Upstream(client, settings.upstream_base_url, upstream_key)
     metrics = Metrics()
     gateway = Gateway(
-        analyzer=analyzer,
+        reply_analyzer=reply_analyzer,
         pseudonymizer=Pseudonymizer(CachingAnalyzer(analyzer), vault),
         vault=vault,
         scopes=ScopeResolver(cipher.index("veil/scope-key", ""), settings.subject_header),
         upstream=upstream,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
+        # A model costs milliseconds per KB: then every request is analysed off the loop.
+        inline_detection_chars=0 if settings.ner_model else 8192,
         scan_responses=settings.scan_responses,
         stream_hold_max_chars=settings.stream_hold_max_chars,
     )

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 10 * 1024 * 1024
     phone_region: str = "US"
+    # The spaCy pipeline for names, places and organizations: the bundled default, any
+    # installed pipeline's name, or a path. Empty: rule detectors only.
+    ner_model: str = "en_core_web_sm"
+    # Terms never treated as personal data (product names, the company's own name...).
+    allow_list: tuple[str, ...] = ()
     scan_responses: bool = True
     # How much of a streamed reply may be held back while a value could still be forming.
     stream_hold_max_chars: int = 8192

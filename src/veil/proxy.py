@@ -33,9 +33,6 @@ from veil.upstream import Upstream, map_upstream_errors
 
 log = logging.getLogger("veil.proxy")
 
-# About 1 ms of detection: below this, a thread hop costs more than it saves.
-_INLINE_DETECTION_CHARS = 8192
-
 # Hop-by-hop and framing headers are the server's business, not the upstream's.
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "set-cookie"}
@@ -46,17 +43,19 @@ class Gateway:
     def __init__(
         self,
         *,
-        analyzer: TextAnalyzer,
+        reply_analyzer: TextAnalyzer,
         pseudonymizer: Pseudonymizer,
         vault: Vault,
         scopes: ScopeResolver,
         upstream: Upstream,
         metrics: Metrics,
         max_body_bytes: int,
+        inline_detection_chars: int,
         scan_responses: bool,
         stream_hold_max_chars: int,
     ) -> None:
-        self._analyzer = analyzer
+        self._reply_analyzer = reply_analyzer
+        self._inline_detection_chars = inline_detection_chars
         self._pseudonymizer = pseudonymizer
         self._vault = vault
         self._scopes = scopes
@@ -130,7 +129,7 @@ class Gateway:
         started = time.perf_counter()
         slots = text_slots(body)
         texts = [slot.get() for slot in slots]
-        if sum(map(len, texts)) > _INLINE_DETECTION_CHARS:
+        if sum(map(len, texts)) > self._inline_detection_chars:
             # Large bodies are analysed off the event loop, so other requests keep flowing.
             result = await anyio.to_thread.run_sync(self._pseudonymizer.pseudonymize, scope, texts)
         else:
@@ -143,7 +142,7 @@ class Gateway:
         return result.counts
 
     def _reply_filter(self, scope: str) -> ReplyFilter:
-        guard = ResponseGuard(self._analyzer, self._vault, scope) if self._scan_responses else None
+        guard = ResponseGuard(self._reply_analyzer, self._vault, scope) if self._scan_responses else None
         return ReplyFilter(guard, Restorer(self._vault, scope), self._hold)
 
     def _whole(self, upstream: httpx.Response, reply: ReplyFilter, receipt: dict[str, str]) -> Response:

@@ -133,10 +133,11 @@ async def test_upstream_failures_are_mapped(
 async def test_detection_failure_forwards_nothing(
     raw: httpx.AsyncClient, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: Analyzer, text: str) -> list[Any]:
+    def broken(self: Analyzer, texts: Any) -> list[Any]:
         raise RuntimeError("detector crashed")
 
     monkeypatch.setattr(Analyzer, "analyze", broken)
+    monkeypatch.setattr(Analyzer, "analyze_many", broken)
     response = await raw.post(
         CHAT, json={"model": "m", "messages": [{"role": "user", "content": "mail a@example.com"}]}
     )

@@ -9,6 +9,9 @@ this order of preference, and each one that overlaps an already-taken span is dr
    (an `sk-proj-...` key beats the PASSWORD reading of `api_key=sk-proj-...`);
 3. the detector listed first, so results do not depend on set or dict order;
 4. the earlier start.
+Detectors that guess rather than validate (`guesses = True`: the NER model, name lists)
+come after all the others: a guess never displaces a validated finding, and only the
+part of it outside the findings is kept.
 
 Encoded values: when the text holds `%XX` or backslash escapes, detectors also run over
 decoded views of it (see `decoded_view`) and those spans are mapped back to the encoded
@@ -36,12 +39,16 @@ from veil.detect.decoded_view import ESCAPE, decoded_views
 class Analyzer:
     """Finds values with a fixed sequence of detectors; earlier detectors win ties."""
 
-    def __init__(self, detectors: Sequence[Detector]) -> None:
+    def __init__(self, detectors: Sequence[Detector], *, allow: Iterable[str] = ()) -> None:
         self.detectors = tuple(detectors)
+        # Allowed terms are compared case-insensitively against a whole span's text.
+        self._allow = frozenset(term.casefold() for term in allow)
         self._triggers: tuple[re.Pattern[str] | None, ...] = tuple(
             getattr(detector, "trigger", None) for detector in self.detectors
         )
         self._any_trigger = _union(self._triggers)
+        # Detectors that guess (a statistical model, a name list) rather than validate.
+        self._guessers = frozenset(d.name for d in self.detectors if getattr(d, "guesses", False))
         self._rank: dict[str, int] = {}
         for index, detector in enumerate(self.detectors):
             self._rank.setdefault(detector.name, index)
@@ -52,13 +59,34 @@ class Analyzer:
         if ("%" in text or "\\" in text) and ESCAPE.search(text):
             for view in decoded_views(text):
                 candidates.extend(view.to_original(span) for span in self._detect(view.text))
-        return self._resolve(candidates)
+        return self._resolve(text, self._allowed(text, candidates))
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """`analyze` for each text. A detector with a `find_many` method (the NER model)
+        gets all texts, and their decoded views, in one batched call."""
+        views = [decoded_views(t) if ("%" in t or "\\" in t) and ESCAPE.search(t) else [] for t in texts]
+        batch = list(texts) + [view.text for text_views in views for view in text_views]
+        found = self._detect_many(batch)
+        results = []
+        position = len(texts)
+        for index, text_views in enumerate(views):
+            candidates = found[index]
+            for view in text_views:
+                candidates.extend(view.to_original(span) for span in found[position])
+                position += 1
+            results.append(self._resolve(texts[index], self._allowed(texts[index], candidates)))
+        return results
 
     def might_find(self, text: str) -> bool:
         """False only when no detector could find anything in `text`, encoded or not."""
         if self._any_trigger is None or self._any_trigger.search(text):
             return True
         return ("%" in text or "\\" in text) and ESCAPE.search(text) is not None
+
+    def _allowed(self, text: str, candidates: list[Span]) -> list[Span]:
+        if not self._allow:
+            return candidates
+        return [s for s in candidates if text[s.start : s.end].casefold() not in self._allow]
 
     def _detect(self, text: str) -> list[Span]:
         found: list[Span] = []
@@ -67,23 +95,78 @@ class Analyzer:
                 found.extend(_in_bounds(detector.find(text), len(text)))
         return found
 
-    def _resolve(self, candidates: list[Span]) -> list[Span]:
+    def _detect_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        found: list[list[Span]] = [[] for _ in texts]
+        for detector, trigger in zip(self.detectors, self._triggers, strict=True):
+            wanted = [i for i, text in enumerate(texts) if trigger is None or trigger.search(text)]
+            if not wanted:
+                continue
+            find_many = getattr(detector, "find_many", None)
+            if find_many is not None and len(wanted) > 1:
+                for i, spans in zip(wanted, find_many([texts[i] for i in wanted]), strict=True):
+                    found[i].extend(_in_bounds(spans, len(texts[i])))
+            else:
+                for i in wanted:
+                    found[i].extend(_in_bounds(detector.find(texts[i]), len(texts[i])))
+        return found
+
+    def _resolve(self, text: str, candidates: list[Span]) -> list[Span]:
         last = len(self.detectors)
 
         def preference(span: Span) -> tuple[int, float, int, int]:
             return (span.start - span.end, -span.score, self._rank.get(span.detector, last), span.start)
 
-        starts: list[int] = []
-        chosen: list[Span] = []
+        taken = _Taken()
+        guesses = []
         for span in sorted(candidates, key=preference):
-            index = bisect_right(starts, span.start)
-            if index and chosen[index - 1].end > span.start:
+            if span.detector in self._guessers:
+                guesses.append(span)
+            else:
+                taken.add_if_free(span)
+        # A guess (a model's or a list's) never displaces a validated finding; the part
+        # of it outside the findings is kept, so "Ann Lee <ann@x.org>" read whole as one
+        # PERSON still yields the name and the email.
+        for span in guesses:
+            for piece in taken.outside(text, span):
+                taken.add_if_free(piece)
+        return taken.spans
+
+
+class _Taken:
+    """The spans chosen so far: sorted, never overlapping."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self.spans: list[Span] = []
+
+    def add_if_free(self, span: Span) -> None:
+        index = bisect_right(self._starts, span.start)
+        if index and self.spans[index - 1].end > span.start:
+            return
+        if index < len(self.spans) and self.spans[index].start < span.end:
+            return
+        self._starts.insert(index, span.start)
+        self.spans.insert(index, span)
+
+    def outside(self, text: str, span: Span) -> list[Span]:
+        """The parts of `span` no chosen span covers, trimmed, each holding a letter."""
+        pieces = []
+        start = span.start
+        for chosen in self.spans:
+            if chosen.end <= start or chosen.start >= span.end:
                 continue
-            if index < len(chosen) and chosen[index].start < span.end:
-                continue
-            starts.insert(index, span.start)
-            chosen.insert(index, span)
-        return chosen
+            pieces.append((start, chosen.start))
+            start = max(start, chosen.end)
+        pieces.append((start, span.end))
+        kept = []
+        for begin, end in pieces:
+            while begin < end and not text[begin].isalnum():
+                begin += 1
+            while end > begin and not text[end - 1].isalnum():
+                end -= 1
+            if end - begin > 1 and any(c.isalpha() for c in text[begin:end]):
+                kept.append(Span(span.entity_type, begin, end, span.score, span.detector))
+        return kept
 
 
 def _union(triggers: Sequence[re.Pattern[str] | None]) -> re.Pattern[str] | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -43,6 +43,10 @@ class TextAnalyzer(Protocol):
     """Finds every value in a text: non-overlapping spans, sorted by start."""
 
     def analyze(self, text: str) -> list[Span]: ...
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """`analyze` for each text, batched where a detector can batch."""
+        ...
 
     def might_find(self, text: str) -> bool:
         """A cheap test: False only when `analyze(text)` would certainly find nothing."""

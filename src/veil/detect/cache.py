@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections import OrderedDict
+from collections.abc import Sequence
 
 from veil.detect.base import Span, TextAnalyzer
 
@@ -29,6 +30,29 @@ class CachingAnalyzer:
     def might_find(self, text: str) -> bool:
         return self._analyzer.might_find(text)
 
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        """`analyze` for each text; the ones not seen before go to the analyzer in one batch."""
+        results: list[list[Span] | None] = [None] * len(texts)
+        misses: dict[str, list[int]] = {}
+        for index, text in enumerate(texts):
+            if len(text) >= _MIN_LENGTH:
+                cached = self._spans.get(self._digest(text))
+                if cached is not None:
+                    self._spans.move_to_end(self._digest(text))
+                    self.hits += 1
+                    results[index] = list(cached)
+                    continue
+            misses.setdefault(text, []).append(index)
+        if misses:
+            fresh = self._analyzer.analyze_many(list(misses))
+            for (text, indices), spans in zip(misses.items(), fresh, strict=True):
+                if len(text) >= _MIN_LENGTH:
+                    self.misses += 1
+                    self._remember(self._digest(text), spans)
+                for index in indices:
+                    results[index] = list(spans)
+        return [spans if spans is not None else [] for spans in results]
+
     def analyze(self, text: str) -> list[Span]:
         if len(text) < _MIN_LENGTH:
             return self._analyzer.analyze(text)
@@ -42,7 +66,13 @@ class CachingAnalyzer:
             return list(cached)
         self.misses += 1
         spans = self._analyzer.analyze(text)
+        self._remember(digest, spans)
+        return spans
+
+    def _digest(self, text: str) -> bytes:
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=self._key, digest_size=16).digest()
+
+    def _remember(self, digest: bytes, spans: list[Span]) -> None:
         self._spans[digest] = tuple(spans)
         if len(self._spans) > self._max_entries:
             self._spans.popitem(last=False)
-        return spans

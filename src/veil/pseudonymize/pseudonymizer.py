@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from veil.detect.base import Span, TextAnalyzer
+from veil.detect.base import TextAnalyzer
 from veil.errors import DetectionFailed, VaultUnavailable
 from veil.pseudonymize.vault import Vault
 
@@ -31,11 +31,9 @@ class Pseudonymizer:
 
         Raises DetectionFailed or VaultUnavailable: the caller must then forward nothing.
         """
-        spans_by_text: dict[str, list[Span]] = {}
+        unique = list(dict.fromkeys(texts))
         try:
-            for text in texts:
-                if text not in spans_by_text:
-                    spans_by_text[text] = self._analyzer.analyze(text)
+            spans_by_text = dict(zip(unique, self._analyzer.analyze_many(unique), strict=True))
         except Exception as exc:
             raise DetectionFailed("A privacy check could not run; the request was not forwarded.") from exc
 
