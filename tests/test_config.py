@@ -47,3 +47,12 @@ def test_unknown_setting_is_an_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     (tmp_path / "veil.toml").write_text("uptream_base_url = 'typo'\n")
     with pytest.raises(ValueError, match="uptream_base_url"):
         Settings()
+
+
+def test_allow_list_and_ner_model_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VEIL_ALLOW_LIST", '["Acme Corp", "Veil"]')
+    monkeypatch.setenv("VEIL_NER_MODEL", "")
+    settings = Settings()
+    assert settings.allow_list == ("Acme Corp", "Veil")
+    assert settings.ner_model == ""

@@ -210,3 +210,33 @@ def test_every_injected_value_is_covered(values: list[str]) -> None:
         start = text.index(value, position)
         position = start + len(value)
         assert any(span.start < position and start < span.end for span in spans), value
+
+
+def test_allow_list_terms_are_never_findings() -> None:
+    from veil.detect.analyzer import Analyzer
+    from veil.detect.registry import default_detectors
+
+    text = "write to press@example.com or legal@example.com"
+    allowed = Analyzer(default_detectors(), allow=["PRESS@example.com"])
+    assert [text[s.start : s.end] for s in allowed.analyze(text)] == ["legal@example.com"]
+    assert [text[s.start : s.end] for s in allowed.analyze_many([text])[0]] == ["legal@example.com"]
+
+
+def test_a_guess_yields_to_validated_findings_and_keeps_the_rest() -> None:
+    from veil.detect.analyzer import Analyzer
+    from veil.detect.base import Span
+    from veil.detect.registry import default_detectors
+
+    class WholeLineGuess:
+        name = "guess"
+        guesses = True
+
+        def find(self, text: str) -> list[Span]:
+            return [Span("PERSON", 0, len(text), 0.99, self.name)]
+
+    text = "Ann Lee <ann.lee@example.org>"
+    spans = Analyzer([*default_detectors(), WholeLineGuess()]).analyze(text)
+    assert [(s.entity_type, text[s.start : s.end]) for s in spans] == [
+        ("PERSON", "Ann Lee"),
+        ("EMAIL_ADDRESS", "ann.lee@example.org"),
+    ]
