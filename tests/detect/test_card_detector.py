@@ -25,6 +25,20 @@ def found(text: str) -> list[str]:
         ("unionpay 6200000000000005", ["6200000000000005"]),
         ("maestro 6759649826438453", ["6759649826438453"]),
         ("visa-13 4222222222222", ["4222222222222"]),
+        ("4222 2222 2222 2", ["4222 2222 2222 2"]),
+        # 12-digit Maestro: grouped as printed, or after a card word
+        ("5018 0307 5628", ["5018 0307 5628"]),
+        ("credit card 501803075628", ["501803075628"]),
+        ("cc 675956263684", ["675956263684"]),
+        # JCB's 15-digit 1800/2131 ranges, 14-digit Diners 38
+        ("180092617964050", ["180092617964050"]),
+        ("213128569146303", ["213128569146303"]),
+        ("38622827728814", ["38622827728814"]),
+        # after a card word, any Luhn-valid number: issuers missing from the table, `35`
+        # outside JCB's 3528-3589
+        ("Please block card no 3522170430305486", ["3522170430305486"]),
+        ("my card 1234567812345670", ["1234567812345670"]),
+        ("My credit card 060417590258 has been lost", ["060417590258"]),
         ("4242424242424242 12 34", ["4242424242424242"]),
         ("ref 12 4111 1111 1111 1111", ["4111 1111 1111 1111"]),
         # negatives beside the positives
@@ -36,6 +50,14 @@ def found(text: str) -> list[str]:
         ("4111 11 11 1111 1111", []),  # not a printed card layout
         ("0.4111111111111111", []),  # a decimal
         ("41111111111111111111", []),  # 20 digits
+        ("4222222222222", []),  # 13 digits, Visa, but neither grouped nor after a card word
+        ("501803075628", []),  # 12 digits, Maestro, likewise
+        ("3522170430305486", []),  # `35` outside JCB's range, no card word
+        ("order 1234567812345670", []),  # Luhn passes, no issuer, and not a card word
+        ("card ok, order 1234567812345670", []),  # the nearer word wins
+        ("card 4111111111111111 and 1234567812345670", ["4111111111111111"]),  # not across digits
+        ("IMEI 356938035643809", []),  # Luhn-valid 15 digits in JCB's range: JCB is 16-19
+        ("sent 2024-03-15 12:30:45, id 20240315123045", []),
         ("378282246310005 is amex but 37828224631000 is short", ["378282246310005"]),
     ],
 )
@@ -62,3 +84,19 @@ def test_luhn(digits: str, valid: bool) -> None:
 )
 def test_known_issuer_checks_prefix_and_length(digits: str, known: bool) -> None:
     assert known_issuer(digits) is known
+
+
+# Ordinary text with long numbers: none of it is a card number.
+ORDINARY = [
+    "Order #112-4567890-1234567 shipped on 2024-03-15; tracking 1Z999AA10123456784.",
+    "Invoice 2024000123456 and reference 9400 1000 0000 0000 0000 00.",
+    "ISBN 9780306406157; EAN 4006381333931; timestamp 20240315123045.",
+    "Call +44 20 7946 0958 or 0494 41 18 24; IBAN DE89 3704 0044 0532 0130 00.",
+    "Revenue 1 234 567 890 EUR; population 1 402 112 000; 123 456 789 012 stars.",
+    "Account 12345678901234, sort code 12-34-56, version 10.15.7.1234.",
+]
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_text_has_no_card_number(text: str) -> None:
+    assert found(text) == []
