@@ -20,7 +20,7 @@ from veil.config import Settings
 from veil.detect.analyzer import Analyzer
 from veil.detect.cache import CachingAnalyzer
 from veil.detect.ner import NerDetector, load_pipeline
-from veil.detect.registry import default_detectors
+from veil.detect.registry import default_detectors, prose_detectors
 from veil.errors import error_body
 from veil.metrics import Metrics
 from veil.proxy import Gateway
@@ -38,8 +38,9 @@ PURGE_INTERVAL_SECONDS = 3600.0
 
 
 def build_analyzer(settings: Settings) -> Analyzer:
-    """The request side's analyzer: rule detectors, then the NER model when configured."""
-    detectors = list(default_detectors(phone_region=settings.phone_region))
+    """The request side's analyzer: rule detectors, addresses and names, then the NER model
+    when configured."""
+    detectors = [*default_detectors(phone_region=settings.phone_region), *prose_detectors()]
     if settings.ner_model:
         detectors.append(ner_detector(settings.ner_model))
     return Analyzer(detectors, allow=settings.allow_list)
@@ -85,6 +86,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     cipher = Cipher(master_key)
     analyzer = build_analyzer(settings)
     reply_analyzer = build_reply_analyzer(settings)
+    cached_analyzer = CachingAnalyzer(analyzer)
     vault = build_vault(settings, cipher)
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
@@ -92,7 +94,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     metrics = Metrics()
     gateway = Gateway(
         reply_analyzer=reply_analyzer,
-        pseudonymizer=Pseudonymizer(CachingAnalyzer(analyzer), vault),
+        pseudonymizer=Pseudonymizer(cached_analyzer, vault),
         vault=vault,
         scopes=ScopeResolver(cipher.index("veil/scope-key", ""), settings.subject_header),
         upstream=upstream,
@@ -100,6 +102,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         max_body_bytes=settings.max_body_bytes,
         # A model costs milliseconds per KB: then every request is analysed off the loop.
         inline_detection_chars=0 if settings.ner_model else 8192,
+        warm_cache=bool(settings.ner_model),
         scan_responses=settings.scan_responses,
         stream_hold_max_chars=settings.stream_hold_max_chars,
     )
@@ -123,6 +126,8 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     )
     app.state.metrics = metrics
     app.state.vault = vault
+    app.state.analysis_cache = cached_analyzer
+    app.state.gateway = gateway
     return app
 
 

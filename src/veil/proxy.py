@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -51,11 +52,14 @@ class Gateway:
         metrics: Metrics,
         max_body_bytes: int,
         inline_detection_chars: int,
+        warm_cache: bool,
         scan_responses: bool,
         stream_hold_max_chars: int,
     ) -> None:
         self._reply_analyzer = reply_analyzer
         self._inline_detection_chars = inline_detection_chars
+        self._warm_cache = warm_cache
+        self._warming: set[asyncio.Task[None]] = set()
         self._pseudonymizer = pseudonymizer
         self._vault = vault
         self._scopes = scopes
@@ -162,6 +166,7 @@ class Gateway:
             self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
         rewrite_completion(document, reply)
         self._count_reply(reply)
+        self._warm(reply)
         headers["x-veil-response-redactions"] = _receipt(reply.redacted)
         return JSONResponse(document, status_code=upstream.status_code, headers=headers)
 
@@ -207,10 +212,27 @@ class Gateway:
             finally:
                 await upstream.aclose()
                 self._count_reply(reply)
+                self._warm(reply)
                 self._done(endpoint, request_id, 200, started)
 
         headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    def _warm(self, reply: ReplyFilter) -> None:
+        """Analyse the reply the client got, after it got it: the app re-sends it as history
+        next turn, and then it is a cache hit instead of a model pass on the request's path."""
+        texts = [text for text in reply.texts() if text]
+        if not self._warm_cache or not texts:
+            return
+        task = asyncio.get_running_loop().create_task(self._prefetch(texts))
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
+
+    async def _prefetch(self, texts: list[str]) -> None:
+        try:
+            await anyio.to_thread.run_sync(self._pseudonymizer.prefetch, texts)
+        except Exception as exc:
+            log.warning("cache warm-up failed: %s", type(exc).__name__)
 
     def _count_reply(self, reply: ReplyFilter) -> None:
         for entity_type, count in reply.redacted.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.parse
 from collections.abc import Callable
@@ -256,3 +257,32 @@ async def test_tokens_survive_a_restart(
         "x <EMAIL_ADDRESS_1>",
         "y <EMAIL_ADDRESS_1>",
     ]
+
+
+async def test_the_reply_is_analysed_ahead_of_the_next_turn(app: Any, client: AsyncOpenAI) -> None:
+    cache = app.state.analysis_cache
+    history: list[dict[str, Any]] = [
+        {
+            "role": "user",
+            "content": "Please draft a note to Oluwaseun Adeyemi at seun.a@example.com about Lagos.",
+        }
+    ]
+    for streamed in (False, True):
+        if streamed:
+            stream = await client.chat.completions.create(model="m", messages=history, stream=True)  # type: ignore[arg-type]
+            text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+        else:
+            done = await client.chat.completions.create(model="m", messages=history)  # type: ignore[arg-type]
+            text = done.choices[0].message.content or ""
+        await asyncio.gather(*app.state.gateway._warming)
+        history += [
+            {"role": "assistant", "content": text},
+            {
+                "role": "user",
+                "content": f"Now one for Siobhán Ó Briain in Galway, turn {len(history)}, thanks.",
+            },
+        ]
+    misses_before = cache.misses
+    await client.chat.completions.create(model="m", messages=history)  # type: ignore[arg-type]
+    # Only the new user message was analysed on the request's path: both replies were hits.
+    assert cache.misses == misses_before + 1

@@ -1,7 +1,8 @@
-"""The rule detectors Veil runs by default, in tie-break order (see `Analyzer`)."""
+"""The detectors Veil runs by default, in tie-break order (see `Analyzer`)."""
 
 from __future__ import annotations
 
+from veil.detect.address import AddressDetector
 from veil.detect.api_key import ApiKeyDetector
 from veil.detect.aws_key import AwsKeyDetector
 from veil.detect.base import Detector
@@ -10,6 +11,7 @@ from veil.detect.email import EmailDetector
 from veil.detect.iban import IbanDetector
 from veil.detect.ip import IpAddressDetector
 from veil.detect.jwt import JwtDetector
+from veil.detect.names import NameDetector
 from veil.detect.password import PasswordDetector
 from veil.detect.phone import PhoneDetector
 from veil.detect.private_key import PrivateKeyDetector
@@ -31,3 +33,9 @@ def default_detectors(*, phone_region: str = "US") -> tuple[Detector, ...]:
         IpAddressDetector(),
         PasswordDetector(),
     )
+
+
+def prose_detectors() -> tuple[Detector, ...]:
+    """People and places in free text, by rules and name lists (the NER model comes apart:
+    it is loaded once per process and configured by name)."""
+    return (AddressDetector(), NameDetector())

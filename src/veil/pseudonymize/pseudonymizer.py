@@ -26,6 +26,10 @@ class Pseudonymizer:
         self._analyzer = analyzer
         self._vault = vault
 
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Analyse `texts` now (for the analyzer's cache); nothing is minted or returned."""
+        self._analyzer.analyze_many(list(dict.fromkeys(texts)))
+
     def pseudonymize(self, scope: str, texts: Sequence[str]) -> Pseudonymized:
         """Rewrite `texts`, minting all of the request's tokens in one vault call.
 
