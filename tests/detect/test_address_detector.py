@@ -86,7 +86,67 @@ def found(text: str) -> list[str]:
         ("Ottawa, ON K1A 0B6", ["Ottawa, ON K1A 0B6"]),
         # after an address cue, a street without a known street word
         ("Address: Orrspelsv 49", ["Orrspelsv 49"]),
+        # a street with no type word, between a building number and the house number
+        (
+            "637 Strojírenská 1006\n Suite 026\n Svratka\n Czech Republic 45098",
+            ["637 Strojírenská 1006\n Suite 026\n Svratka\n Czech Republic 45098"],
+        ),
+        (
+            "I'd like it sent to 71236 Mühle 77 Suite 160, BODØ, Norway",
+            ["71236 Mühle 77 Suite 160, BODØ, Norway"],
+        ),
+        ("John had given Maja his address: 449 Πεντέλης 210", ["449 Πεντέλης 210"]),
+        ("The bus drops you off at 0785 Tala 7342 St.", ["0785 Tala 7342 St."]),
+        ("Pedestrians must enter on Odra 60 St. the first months", ["Odra 60 St."]),
+        # USPS suffixes; a city after a unit with no comma; a local street before an English one
+        ("Send it to 3432 Sara Locks, Springfield", ["3432 Sara Locks, Springfield"]),
+        (
+            "7015 184 Arnott Heights East Suite 303 Kaiata Greymouth",
+            ["7015 184 Arnott Heights East Suite 303 Kaiata Greymouth"],
+        ),
+        (
+            "6232 Avenida Almirante Reis 50 Suite 884 Carregado Portugal",
+            ["6232 Avenida Almirante Reis 50 Suite 884 Carregado Portugal"],
+        ),
+        (
+            "Corellistraat 178 Miodrag Islands\n Suite 252\n Amsterdam\n Netherlands 83778",
+            ["Corellistraat 178 Miodrag Islands\n Suite 252\n Amsterdam\n Netherlands 83778"],
+        ),
+        ("Democracia 4098 Reid Radial\n Suite 647", ["Democracia 4098 Reid Radial\n Suite 647"]),
+        # intersections, and a name joined to the street
+        (
+            "my address is the corner of 262 Thisseos Avenue and Semmens Greens for mail",
+            ["the corner of 262 Thisseos Avenue and Semmens Greens"],
+        ),
+        (
+            "Meet at the corner of Jalonkatu 34 and Giovanna Walks",
+            ["the corner of Jalonkatu 34 and Giovanna Walks"],
+        ),
+        ("Kerman and 3240 Meadow Drive\nMobile: 1", ["Kerman and 3240 Meadow Drive"]),
+        # address blocks: quoted lines, region and postcode lines, a country after a blank line
+        (
+            "> 46 ul. Siostrzana 48\n> Suite 574\n> Kraków\n> Poland 29102",
+            ["46 ul. Siostrzana 48\n> Suite 574\n> Kraków\n> Poland 29102"],
+        ),
+        (
+            "744 15 Millicent Drive Suite 313\nSPRINGDALE HEIGHTS\n, NSW\n 41860",
+            ["744 15 Millicent Drive Suite 313\nSPRINGDALE HEIGHTS\n, NSW\n 41860"],
+        ),
+        (
+            "83 Favoritenstrasse 36\n Apt. 367\n KOPPELSTÄTT\n\n Austria 73269",
+            ["83 Favoritenstrasse 36\n Apt. 367\n KOPPELSTÄTT\n\n Austria 73269"],
+        ),
+        ("927 P.O. Box 50\n Apt. 653", ["927 P.O. Box 50\n Apt. 653"]),
+        ("USNV Vajda\nFPO AE 57741", ["USNV Vajda\nFPO AE 57741"]),
         # negatives beside the positives
+        ("released 2022 Nov 09 and 19 May 2016", []),
+        ("in 2010 Google sold 3 million phones", []),
+        ("Form 1040 Schedule 3 is due", []),
+        ("8   GTK 2", []),
+        ("the 5 Great Lakes", []),
+        ("In 2019 Silver Springs grew", []),
+        ("Windows 11 Pro 23 is out", []),
+        ("at the corner of my eye and then", []),
         ("5 ways to cook rice", []),
         ("Route 66 was great", []),
         ("sent via Route 66", []),

@@ -13,6 +13,11 @@ The street, by how each language writes it:
   "C/ Alcalá 45", "Via dei Mille 12", "Rua Bela Vista 794", "ul. Długa 5";
 - name ending in a street word, then number (DE, NL, Nordic, FI, HU...): "Hauptstraße 5",
   "Keizersgracht 123", "Berliner Straße 5a", "Kossuth Lajos utca 12", "Ørbækvej 96";
+- a building number, a name with no type word, the house number ("637 Strojírenská 1006"),
+  only where the address plainly stops or goes on (line end, punctuation, a unit);
+- an English street with any USPS suffix ("Sara Locks"; the rarer ones need a 2+ digit,
+  non-year number), joined to a local street before it ("Corellistraat 178 Miodrag Islands");
+- an intersection: "the corner of 262 Thisseos Avenue and Semmens Greens";
 - after an address cue ("address:", "I live at", "ship to") any "Name 12" or "12 Name".
 PO boxes are streets too: "P.O. Box 123", "PO Box 123", "Postfach 10 20 30", "Apartado de
 Correos 12", "Postbus 123", military "PSC 3412, Box 5242" and "APO AE 09012".
@@ -42,13 +47,44 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from veil.detect.address_locality import (
+    AFTER_UNIT,
+    BOX_WORDS,
+    CA_HINT,
+    LOCALITY,
+    MILITARY,
+    PO_BOX,
+    STAIRCASE,
+    STANDALONE_CA,
+    STANDALONE_UK,
+    STANDALONE_US,
+    UK_AREAS,
+    UK_HINT,
+    UNIT,
+    US_HINT,
+    locality_refused,
+    uk_area,
+)
+from veil.detect.address_words import (
+    APART_TYPES,
+    APOSTROPHES,
+    CALENDAR_WORDS,
+    CAP_WORD,
+    EN_LOWER_OK_WORDS,
+    EN_TYPES,
+    FUNCTION_WORD_LIST,
+    LEAD_TYPES_ANY_CASE,
+    LEAD_TYPES_CAPITALISED,
+    LOWER,
+    LOWER_STREET_WORDS,
+    NOT_HOUSE_WORDS,
+    SUFFIXES,
+    UPPER,
+    USPS_TYPES,
+)
 from veil.detect.base import Span
 
-_U = "A-Z" + "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
-_L = "a-z" + "".join(ch for ch in map(chr, range(0xDF, 0x250)) if ch.islower())
-_AP = "'\u2019"
-_CAP_WORD = rf"[{_U}][\w{_AP}\-]*"
-_ANY_WORD = rf"[{_U}{_L}][\w{_AP}\-]*"
+_ANY_WORD = rf"[{UPPER}{LOWER}][\w{APOSTROPHES}\-]*"
 _ORDINAL = r"[0-9]{1,3}(?:st|nd|rd|th|e|er|ème|º|ª)"
 _NAME_WORD = rf"(?:{_ANY_WORD}|{_ORDINAL})"
 _PARTICLE = (
@@ -64,42 +100,38 @@ _NUMBER = re.compile(
 )
 _SEP_BEFORE_NUMBER = r"[ \t]*,?[ \t]*(?:(?:n[º°o]?\.?|nr\.?|no\.|núm\.?|num\.?|#)[ \t]*)?"
 
-_EN_TYPES = (
-    "Street|St|Avenue|Ave|Av|Road|Rd|Lane|Ln|Drive|Dr|Boulevard|Blvd|Court|Ct|Way|Place|Pl|"
-    "Terrace|Ter|Terr|Close|Crescent|Cres|Highway|Hwy|Parkway|Pkwy|Circle|Cir|Square|Sq|Trail|Trl|"
-    "Plaza|Plz|Alley|Row|Mews|Grove|Gardens|Gdns|Hill|Walk|Parade|Pde|Esplanade|Promenade|Loop|Pike|"
-    "Turnpike|Expressway|Expy|Freeway|Fwy|Causeway|Crossing|Path|Ridge|View|Vale|Rise|Wynd|Quay|"
-    "Embankment|Green|Park|Point|Heights|Junction|Bend|Cove|Creek|Glen|Harbor|Harbour|Hollow|Landing|"
-    "Meadow|Meadows|Orchard|Pass|Run|Station|Summit|Trace|Vista|Wharf|Yard|Estate|Broadway"
-)
-# Type words a lowercase street may end in ("42 oak street"); the rest need capitals.
-_EN_LOWER_OK_WORDS = """
-    street st avenue ave road rd lane ln drive dr boulevard blvd court ct terrace crescent highway hwy
-    parkway pkwy circle cir square sq trail plaza place pl way close
-"""
-_EN_LOWER_OK = frozenset(_EN_LOWER_OK_WORDS.split())
+_EN_LOWER_OK = frozenset(EN_LOWER_OK_WORDS.split())
 _DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
 _EN_STREET = re.compile(
     rf"(?P<num>{_NUMBER.pattern})[ \t]+(?:{_DIRECTION}[ \t]+)?"
     rf"(?P<name>(?:{_NAME_WORD}[ \t]+){{0,3}}{_NAME_WORD})[ \t]+"
-    rf"(?P<type>(?i:{_EN_TYPES}))(?!\w)\.?(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW)(?!\w)\.?)?"
+    rf"(?P<type>(?i:{EN_TYPES}|{USPS_TYPES}))(?!\w)\.?"
+    rf"(?:[ \t]+(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)(?!\w)\.?)?"
 )
+_RARE_TYPES = frozenset(USPS_TYPES.lower().split("|"))
+_NUMBER_NAME_NUMBER = re.compile(
+    rf"(?P<num>{_NUMBER.pattern})[ \t]+(?P<name>{CAP_WORD}(?:[ \t]+(?:{CAP_WORD}\.?|(?:{LOWER_STREET_WORDS})"
+    rf"(?![\w])|(?:de|del|da|do|dos|das|di|van|von|der|den|y|e|la|le)(?=[ \t]+[{UPPER}]))){{0,3}})"
+    rf"[ \t]+(?P<house>[0-9]{{1,5}}[a-zA-Z]?)(?![\w]|[.,:/\-][0-9])\.?"
+    rf"(?:[ \t]+(?:St|Street|street|Ave|Rd)(?![\w])\.?)?"
+    rf"(?=[ \t]*(?:\Z|[\r\n,;:!?)\"']|\.(?:[ \t]|\Z)|(?i:apt|suite|unit|flat|ste)(?![\w])"
+    rf"|[{UPPER}][{UPPER}]))"
+)
+# A street named, then its number, then "St."/"street": "Odra 60 St.", "Canelones 2891 street".
+_NAME_NUMBER_TYPE_AFTER = re.compile(r"[ \t]+(?:St\.|Street|street)(?![\w])")
+_NAME_BEFORE = re.compile(rf"(?<![\w])(?:{CAP_WORD}[ \t]+){{0,3}}{CAP_WORD}[ \t]+\Z")
+# An intersection: "the corner of 262 Thisseos Avenue and Semmens Greens".
+_CORNER = re.compile(
+    rf"(?<![\w])(?:[Tt]he[ \t]+)?[Cc]orner[ \t]+of[ \t]+[0-9{UPPER}][^\r\n,;!?]{{1,80}}?[ \t]+(?:and|&)[ \t]+"
+    rf"(?:[0-9]{{1,5}}[ \t]+)?(?:{CAP_WORD}\.?[ \t]+){{0,3}}{CAP_WORD}(?:[ \t]+[0-9]{{1,5}}(?![\w]))?"
+    rf"(?:[ \t]+(?:St|Ave|Rd)\.)?"
+)
+# Someone's name or a second street joined to the address: "Kerman and 3240 Meadow Drive".
+_CAPITALISED_BEFORE = re.compile(rf"(?<![\w.])(?:(?i:ul|al|os)\.[ \t]+)?(?:{CAP_WORD}\.?[ \t]+){{1,3}}\Z")
+_AND_BEFORE = re.compile(rf"(?<![\w])(?P<word>{CAP_WORD})[ \t]+(?:and|&)[ \t]+\Z")
 _BROADWAY = re.compile(rf"(?P<num>{_NUMBER.pattern})[ \t]+Broadway(?!\w)")
 
-# Types written before the name (Romance, Slavic, Romanian...). Ones that are also English
-# words count only when capitalised: "sent via Route 66" is no street.
-_LEAD_TYPES_ANY_CASE = (
-    "rue|avenida|avda\\.?|boulevard|bd\\.?|bld\\.?|chemin|impasse|allée|allee|quai|faubourg|fbg\\.?|"
-    "calle|c/|cl\\.|carrer|carretera|ctra\\.?|paseo|pº|camino|ronda|travesía|travesia|plaça|"
-    "viale|v\\.le|piazza|p\\.za|piazzale|vicolo|corso|c\\.so|lungomare|strada|"
-    "rua|r\\.|travessa|praça|praca|estrada|alameda|largo|"
-    "ul\\.|ulica|al\\.|aleja|os\\.|osiedle|str\\.|bulevardul|calea|"
-    "avenue|av\\.|ave\\.|"
-)
-_LEAD_TYPES_CAPITALISED = (
-    "Via|Place|Pl\\.|Plaza|Pza\\.?|Route|Rte\\.?|Passage|Square|Cours|Voie|Rambla|Piazzetta"
-)
-_LEAD_TYPE = rf"(?:(?i:{_LEAD_TYPES_ANY_CASE.rstrip('|')})|{_LEAD_TYPES_CAPITALISED})"
+_LEAD_TYPE = rf"(?:(?i:{LEAD_TYPES_ANY_CASE.rstrip('|')})|{LEAD_TYPES_CAPITALISED})"
 _LEAD_NAME = rf"(?:(?:{_PARTICLE}|{_NAME_WORD})[ \t]+){{0,5}}{_NAME_WORD}"
 _NUMBER_THEN_LEAD_TYPE = re.compile(
     rf"(?P<num>{_NUMBER.pattern}),?[ \t]+(?:(?i:bis|ter|quater)[ \t]+)?"
@@ -109,32 +141,19 @@ _LEAD_TYPE_THEN_NUMBER = re.compile(
     rf"(?<![\w])(?P<type>{_LEAD_TYPE})[ \t]*(?P<name>{_LEAD_NAME}){_SEP_BEFORE_NUMBER}\Z"
 )
 
-# Street words glued to the end of the name (DE, NL, Nordic, FI...), and the same words
-# written apart after a name ("Berliner Straße", "Kossuth Lajos utca").
-_SUFFIXES = (
-    "straße|strasse|str\\.|gasse|weg|allee|allé|platz|damm|ufer|chaussee|markt|steig|pfad|zeile|gürtel|"
-    "straat|laan|plein|gracht|kade|singel|dijk|dreef|steeg|"
-    "vej|gade|gata|gatan|gaten|vägen|väg|veien|vegen|stræde|torv|plads|gränd|braut|stígur|stíg|vegur|"
-    "katu|tie|kuja|polku|väylä|kaari"
-)
-_APART_TYPES = (
-    "straße|strasse|str\\.|weg|allee|platz|gasse|damm|ufer|chaussee|markt|"
-    "straat|laan|plein|gracht|kade|utca|u\\.|út|tér|körút|krt\\.|cesta|ulica|trg|iela|gatvė|tänav|mnt\\.?|"
-    "sokak|sk\\.|caddesi|cad\\.|bulvar\u0131|soka\u011f\u0131|útja"
-)
 _SUFFIX_STREET_THEN_NUMBER = re.compile(
-    rf"(?<![\w{_AP}\-])(?P<name>(?:{_CAP_WORD}[ \t]+){{0,3}}"
-    rf"(?:[{_U}{_L}][\w{_AP}\-]*?(?i:{_SUFFIXES})|(?:{_CAP_WORD}[ \t]+)(?i:{_APART_TYPES})"
-    rf"|[{_U}][\w{_AP}\-]*s[ \t]+gate))"
+    rf"(?<![\w{APOSTROPHES}\-])(?P<name>(?:{CAP_WORD}[ \t]+){{0,3}}"
+    rf"(?:[{UPPER}{LOWER}][\w{APOSTROPHES}\-]*?(?i:{SUFFIXES})|(?:{CAP_WORD}[ \t]+)(?i:{APART_TYPES})"
+    rf"|[{UPPER}][\w{APOSTROPHES}\-]*s[ \t]+gate))"
     rf"{_SEP_BEFORE_NUMBER}\Z"
 )
 _LEAD_WORDS = frozenset(
     word.replace("\\", "").rstrip("?").rstrip(".").lower()
-    for word in f"{_LEAD_TYPES_ANY_CASE}|{_LEAD_TYPES_CAPITALISED}".split("|")
-    if word
+    for word in f"{LEAD_TYPES_ANY_CASE}|{LEAD_TYPES_CAPITALISED}".split("|")
+    if word and "(" not in word
 )
 _SUFFIX_ENDINGS = tuple(
-    word.replace("\\", "").rstrip("?").rstrip(".") for word in f"{_SUFFIXES}|{_APART_TYPES}|gate".split("|")
+    word.replace("\\", "").rstrip("?").rstrip(".") for word in f"{SUFFIXES}|{APART_TYPES}|gate".split("|")
 )
 _WORD = re.compile(r"[^\W_]\S*")
 _NOT_STREETS = frozenset({"brigade", "renegade", "weg", "tie", "kade", "markt", "platz"})
@@ -146,7 +165,8 @@ _ADDRESS_CUE = (
     r"(?:ship|deliver|send[ \t]+it|mail[ \t]+it)[ \t]+to)"
 )
 _CUED_NAME_THEN_NUMBER = re.compile(
-    rf"{_ADDRESS_CUE}(?:[ \t]+is)?[ \t]*:?[ \t]*(?P<name>(?:{_CAP_WORD}[ \t]+){{0,3}}{_CAP_WORD})"
+    rf"{_ADDRESS_CUE}(?:[ \t]+is)?[ \t]*:?[ \t]*"
+    rf"(?P<name>(?:{CAP_WORD}[ \t]+(?:(?:and|&)[ \t]+)?){{0,3}}{CAP_WORD})"
     rf"{_SEP_BEFORE_NUMBER}\Z"
 )
 # Where an address cue could start, checked on a lowercased window before the full pattern.
@@ -155,136 +175,20 @@ _CUE_HINT = re.compile(
 )
 _CUE_BEFORE = re.compile(rf"{_ADDRESS_CUE}(?:[ \t]+is)?[ \t]*:?[ \t]*\Z")
 _CUED_NUMBER_THEN_NAME = re.compile(
-    rf"(?P<num>{_NUMBER.pattern})[ \t]+(?P<name>(?:{_CAP_WORD}[ \t]+){{0,2}}{_CAP_WORD})"
+    rf"(?P<num>{_NUMBER.pattern})[ \t]+(?P<name>(?:{CAP_WORD}[ \t]+){{0,2}}{CAP_WORD})"
 )
 
-_PO_BOX = re.compile(
-    r"(?<![\w])(?:"
-    r"(?i:p\.?[ \t]?o\.?[ \t]?box|post[ \t]+office[ \t]+box|postbox|po[ \t]+box)[ \t]*#?[ \t]*[0-9]{1,7}"
-    r"|Postfach[ \t]+[0-9]{1,6}(?:[ \t][0-9]{2}){0,3}"
-    r"|(?i:apartado(?:[ \t]+de[ \t]+correos)?|apdo\.?)[ \t]+[0-9]{1,6}"
-    r"|(?i:postbus|postboks|boîte[ \t]+postale|casella[ \t]+postale|caixa[ \t]+postal)[ \t]+[0-9]{1,6}"
-    r"|(?:PSC|CMR|Unit)[ \t]+[0-9]{1,5},?[ \t]+Box[ \t]+[0-9]{1,5}"
-    r"|(?:USS|USNS|USCGC)[ \t]+[A-Z][\w\-]*(?:[ \t][A-Z][\w\-]*){0,2}(?=[ \t]*[\n,][ \t]*FPO)"
-    r")"
-)
-_BOX_WORDS = (
-    "box",
-    "postfach",
-    "apartado",
-    "apdo",
-    "postbus",
-    "postboks",
-    "postale",
-    "postal",
-    "uss ",
-    "usns ",
-    "uscgc ",
-)
-_MILITARY = re.compile(r"(?<![\w])(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+[0-9]{5}(?![0-9])")
 
-_US_STATES = (
-    "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|NM|NY|"
-    "NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|PR|GU|VI|AS|MP|AA|AE|AP"
-)
-_US_STATE_NAMES = (
-    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|Hawaii|"
-    "Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|Michigan|"
-    "Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New[ \t]Hampshire|New[ \t]Jersey|"
-    "New[ \t]Mexico|New[ \t]York|North[ \t]Carolina|North[ \t]Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|"
-    "Rhode[ \t]Island|South[ \t]Carolina|South[ \t]Dakota|Tennessee|Texas|Utah|Vermont|Virginia|"
-    "Washington|West[ \t]Virginia|Wisconsin|Wyoming"
-)
-_CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
-_ZIP = r"[0-9]{5}(?:-[0-9]{4})?(?![0-9])"
-_UK_POSTCODE = r"(?:[A-Z]{1,2}[0-9][A-Z0-9]?|GIR)[ \t]?[0-9][ABD-HJLNP-UW-Z]{2}(?![\w])"
-_CA_POSTCODE = r"[ABCEGHJ-NPRSTVXY][0-9][ABCEGHJ-NPRSTV-Z][ \t]?[0-9][ABCEGHJ-NPRSTV-Z][0-9](?![\w])"
-_EU_POSTCODE = (
-    r"(?:(?:[A-Z]{1,2}-)?[0-9]{5}|(?:[A-Z]{1,2}-)?[0-9]{4}(?:[ \t]?[A-Z]{2}(?![\w]))?"
-    r"|[0-9]{3}[ \t][0-9]{2}|[0-9]{2}-[0-9]{3}|[0-9]{4}-[0-9]{3})(?![0-9])"
-)
-_CITY_JOIN = (
-    r"(?:[ \t]*-[ \t]*|[ \t]+(?:(?:de|la|le|les|sur|sous|en|am|an|der|im|bei|del|di|do|dos|da|das|du|"
-    r"na|nad|pod|pri|u|upon|on)"
-    r"[ \t]+)?)"
-)
-_CITY = rf"{_CAP_WORD}(?:{_CITY_JOIN}{_CAP_WORD}){{0,3}}(?![\w{_AP}\-])"
-_COUNTRIES = (
-    "USA|U\\.S\\.A\\.|U\\.S\\.|United[ \t]States(?:[ \t]of[ \t]America)?|UK|U\\.K\\.|United[ \t]Kingdom|"
-    "England|Scotland|Wales|Northern[ \t]Ireland|Ireland|Canada|Australia|New[ \t]Zealand|"
-    "Germany|Deutschland|Austria|Österreich|Switzerland|Schweiz|Suisse|Svizzera|France|Belgium|Belgique|"
-    "België|Netherlands|The[ \t]Netherlands|Nederland|Luxembourg|Spain|España|Portugal|Italy|Italia|"
-    "Denmark|Danmark|Sweden|Sverige|Norway|Norge|Finland|Suomi|Iceland|Ísland|Poland|Polska|Czechia|"
-    "Czech[ \t]Republic|Slovakia|Slovenia|Croatia|Hungary|Magyarország|Romania|Bulgaria|Greece|Cyprus|"
-    "Cyprus[ \t]\\(Greek\\)|Estonia|Latvia|Lithuania|Turkey|Türkiye|Brazil|Brasil|Mexico|México|"
-    "Argentina|Chile|Colombia|Peru|India|Japan|China|South[ \t]Africa|Tunisia|Morocco|Israel|Malta"
-)
-_SEP = r"(?:[ \t]*,[ \t]*|[ \t]*\r?\n[ \t]*|[ \t]+)"
-_COMMA_OR_LINE = r"(?:[ \t]*,[ \t]*(?:\r?\n[ \t]*)?|[ \t]*\r?\n[ \t]*)"
-
-_UNIT = re.compile(
-    rf"{_SEP}(?:(?i:apt|apartment|apartament|appt|app|suite|ste|unit|flat|fl|floor|room|rm|bldg|building|"
-    rf"piso|puerta|pta|planta|escalera|esc|scala|int|interno|étage|etage|bus|stiege|stock|tür|top|whg|"
-    rf"wohnung|lgh|lejl)(?:\.|(?=[ \t#0-9]))[ \t]*(?:#|no\.?|n[º°]\.?)?[ \t]*[0-9A-Za-z][\w\-]{{0,5}}"
-    rf"|#[ \t]*[0-9][\w\-]{{0,5}}"
-    rf"|[0-9]{{1,2}}(?:[º°ª]|st|nd|rd|th)[ \t]*(?i:floor|fl\.?)"
-    rf"|[0-9]{{1,2}}[º°ª](?:[ \t]*(?:[0-9]{{1,2}}[ºª]|(?i:izq(?:uierda)?|dcha|dch|der(?:echa)?|centro|"
-    rf"ctro|int|ext)|[A-H])(?![\w]))?\.?"
-    rf"|(?i:bajo|entresuelo|ático|atico)(?![\w])(?:[ \t]+[A-H](?![\w]))?)(?![\w])\.?"
-)
-_LOCALITY = re.compile(
-    rf"(?:{_SEP}(?P<us>{_CITY},?[ \t]+(?:{_US_STATES}|{_US_STATE_NAMES})[ \t]+{_ZIP})"
-    rf"|{_SEP}(?P<state>(?:{_US_STATES})[ \t]+{_ZIP})"
-    rf"|{_SEP}(?P<military>(?:APO|FPO|DPO)[ \t]+(?:AA|AE|AP)[ \t]+[0-9]{{5}}(?![0-9]))"
-    rf"|{_SEP}(?P<region_code>{_CITY},?[ \t]+[A-Z]{{2}}[ \t]+[0-9]{{4,6}}(?![0-9]))"
-    rf"|{_SEP}(?P<eu>{_EU_POSTCODE}[ \t]+{_CITY})"
-    rf"|{_SEP}(?P<uk>(?:{_CITY},?[ \t]+)?{_UK_POSTCODE})"
-    rf"|{_SEP}(?P<ca>{_CITY},?[ \t]+(?:(?:{_CA_PROVINCES})[ \t]+)?{_CA_POSTCODE})"
-    rf"|{_COMMA_OR_LINE}(?P<country>(?:{_COUNTRIES})(?:[ \t]+[0-9]{{4,6}}(?![0-9]))?)(?![\w])"
-    rf"|{_SEP}(?P<zip>{_ZIP})"
-    rf"|[ \t]*,[ \t]*(?P<city>{_CITY})(?:[ \t]*,[ \t]*(?P<region>[A-Z]{{2,3}})(?![\w]))?"
-    rf"|[ \t]*\r?\n[ \t]*(?P<line_city>{_CITY})(?=[ \t]*(?:,[ \t]*)?(?:\r?\n[ \t]*)?"
-    rf"(?:,[ \t]*)?(?:{_COUNTRIES}|{_EU_POSTCODE}|{_UK_POSTCODE}|(?:{_US_STATES})[ \t]+{_ZIP})))"
-)
-# Staircase and flat right after a house number (FI, SE, DK: "Mannerheimintie 5 A 12").
-_STAIRCASE = re.compile(r"[ \t]+[A-H][ \t]?[0-9]{1,3}(?![\w])")
 _MAX_CONTINUATIONS = 8
 _LEAD_IN = re.compile(
     rf"(?<![\w])(?:(?P<unit>(?i:flat|apt|apartment|suite|ste|unit)\.?[ \t]*[0-9][\w\-]{{0,4}},?)"
     rf"|{_NUMBER.pattern})[ \t]+\Z"
 )
 
-_US_HINT = re.compile(r",[ \t]+[A-Z]{2}[ \t]+[0-9]{5}")
-_CA_HINT = re.compile(r"[0-9][A-Z][ \t]?[0-9][A-Z][0-9]")
-_UK_HINT = re.compile(r"[0-9][ABD-HJLNP-UW-Z]{2}(?![\w])")
-_STANDALONE_US = re.compile(rf"(?<![\w])(?:{_CITY}),[ \t]+(?:{_US_STATES})[ \t]+{_ZIP}")
-_STANDALONE_UK = re.compile(rf"(?<![\w]){_UK_POSTCODE}")
-_STANDALONE_CA = re.compile(rf"(?<![\w])(?:{_CITY},?[ \t]+(?:{_CA_PROVINCES})[ \t]+)?{_CA_POSTCODE}")
-_UK_AREA_CODES = (
-    "AB AL B BA BB BD BH BL BN BR BS BT CA CB CF CH CM CO CR CT CV CW DA DD DE DG DH DL DN DT DY E EC EH EN "
-    "EX FK FY G GL GU GY HA HD HG HP HR HS HU HX IG IM IP IV JE KA KT KW KY L LA LD LE LL LN LS LU M ME MK "
-    "ML N NE NG NN NP NR NW OL OX PA PE PH PL PO PR RG RH RM S SA SE SG SK SL SM SN SO SP SR SS ST SW SY TA "
-    "TD TF TN TQ TR TS TW UB W WA WC WD WF WN WR WS WV YO ZE"
-)
-_UK_AREAS = frozenset(_UK_AREA_CODES.split())
 
-# A number right after one of these is a count, an index or a road number, not a house.
-_NOT_HOUSE_WORDS = (
-    "chapter section sec page p pp part season episode ep level step phase version v ver top figure fig "
-    "table tab lesson day week year route rte highway hwy interstate i us sr exit gate platform track "
-    "apollo windows iphone ios android python java number no nr item items vol volume issue book act "
-    "scene verse psalm rule article art clause paragraph para line row column col group team size "
-    "type class grade score rank round game match bus flight train"
-)
-_NOT_HOUSE_AFTER = frozenset(_NOT_HOUSE_WORDS.split())
-_FUNCTION_WORD_LIST = (
-    "a an the and or but of to in on at by for from with into onto over under down up off out as is are was "
-    "were be been my your his her our their its this that these those i you he she we they it me him us them "
-    "not no yes so very too also just only some any all each every many more most few less than then "
-    "minutes minute mins min hours hour hrs days day weeks week months month years year miles mile km "
-    "meters metres feet ft times people persons items steps blocks block doors houses stops turns"
-)
-_FUNCTION_WORDS = frozenset(_FUNCTION_WORD_LIST.split())
+_NOT_HOUSE_AFTER = frozenset(NOT_HOUSE_WORDS.split())
+_CALENDAR = frozenset(CALENDAR_WORDS.split())
+_FUNCTION_WORDS = frozenset(FUNCTION_WORD_LIST.split())
 _UNIT_WORDS = frozenset(
     {"apt", "apartment", "suite", "ste", "unit", "flat", "floor", "room", "bldg", "building"}
 )
@@ -309,19 +213,24 @@ class AddressDetector:
                 found.append((start, self._continue(text, end), score))
         # The whole-text patterns are slow to scan, so each runs only after a cheap check.
         lowered = text.lower()
-        if any(word in lowered for word in _BOX_WORDS):
-            for box in _PO_BOX.finditer(text):
-                found.append((box.start(), self._continue(text, box.end()), self.street_score))
+        if any(word in lowered for word in BOX_WORDS):
+            for box in PO_BOX.finditer(text):
+                lead = _LEAD_IN.search(text, max(0, box.start() - 24), box.start())
+                start = box.start() if lead is None else lead.start()
+                found.append((start, self._continue(text, box.end()), self.street_score))
+        if "corner of" in lowered:
+            for corner in _CORNER.finditer(text):
+                found.append((corner.start(), self._continue(text, corner.end()), self.street_score))
         if "PO " in text:
-            for military in _MILITARY.finditer(text):
+            for military in MILITARY.finditer(text):
                 found.append((military.start(), military.end(), self.street_score))
-        for hint, pattern in ((_US_HINT, _STANDALONE_US), (_CA_HINT, _STANDALONE_CA)):
+        for hint, pattern in ((US_HINT, STANDALONE_US), (CA_HINT, STANDALONE_CA)):
             if hint.search(text):
                 for match in pattern.finditer(text):
                     found.append((match.start(), match.end(), self.weak_score))
-        if _UK_HINT.search(text):
-            for match in _STANDALONE_UK.finditer(text):
-                if _uk_area(match.group()) in _UK_AREAS and " " in match.group():
+        if UK_HINT.search(text):
+            for match in STANDALONE_UK.finditer(text):
+                if uk_area(match.group()) in UK_AREAS and " " in match.group():
                     found.append((match.start(), match.end(), self.weak_score))
         yield from self._spans(found)
 
@@ -345,13 +254,20 @@ class AddressDetector:
         candidates = [street for street in (forward, backward) if street is not None]
         if not candidates:
             return self._cued(text, number)
-        start, end = min(candidates, key=lambda street: (street[0] - street[1], street[0]))
+        # Both readings can hold at once: "Corellistraat 178 Miodrag Islands" is a street
+        # and its number, then a number and a street; the address is the two together.
+        start, end = min(street[0] for street in candidates), max(street[1] for street in candidates)
+        if backward is None and forward is not None and _EN_STREET.match(text, forward[0]):
+            start = _capitalised_lead(text, start)
         # What stands right before the street joins it: a unit ("Flat 3, 14 Primrose Hill") or
         # another number ("75346 Ørbækvej 96", "40187 263 Xanthoudidou Street": a building
         # number, a phone number run into it; either way it goes with the address).
         lead = _LEAD_IN.search(text, max(0, start - 24), start)
         if lead is not None:
             start = lead.start()
+        pair = _AND_BEFORE.search(text, max(0, start - 40), start)
+        if pair is not None and pair.group("word").lower() not in _FUNCTION_WORDS:
+            start = pair.start()
         return start, end, self.street_score
 
     def _number_first(self, text: str, start: int) -> tuple[int, int] | None:
@@ -367,6 +283,9 @@ class AddressDetector:
                 if end <= match.start("name"):
                     continue
             return start, end
+        plain = _NUMBER_NAME_NUMBER.match(text, start)
+        if plain is not None and _plain_street_ok(plain):
+            return start, plain.end()
         return None
 
     def _number_last(self, text: str, number: re.Match[str]) -> tuple[int, int] | None:
@@ -382,6 +301,16 @@ class AddressDetector:
                 lead = _LEAD_TYPE_THEN_NUMBER.match(text, word.start(), start)
                 if lead is not None and _lead_street_ok(lead):
                     return lead.start(), number.end()
+        if _NAME_NUMBER_TYPE_AFTER.match(text, number.end()):
+            named = _NAME_BEFORE.search(text, max(0, start - 60), start)
+            if named is not None:
+                names = named.group().split()
+                while names and names[0].lower() in _FUNCTION_WORDS:
+                    names.pop(0)
+                if names and names[-1].lower() not in _NOT_HOUSE_AFTER:
+                    type_after = _NAME_NUMBER_TYPE_AFTER.match(text, number.end())
+                    assert type_after is not None
+                    return text.rindex(names[0], named.start(), start), type_after.end()
         if not any(key.endswith(_SUFFIX_ENDINGS) for key in keys[-2:]):
             return None
         for word in words[-5:]:
@@ -411,14 +340,18 @@ class AddressDetector:
     def _continue(self, text: str, end: int) -> int:
         """Where the address that has reached `end` stops: units, city, postcode, country."""
         for _ in range(_MAX_CONTINUATIONS):
-            unit = _UNIT.match(text, end)
+            unit = UNIT.match(text, end)
             if unit is None and text[end - 1].isdigit():
-                unit = _STAIRCASE.match(text, end)
+                unit = STAIRCASE.match(text, end)
             if unit is not None:
                 end = unit.end()
+                tail = AFTER_UNIT.match(text, end)
+                first = tail.group("city").split()[0].lower().rstrip(".") if tail is not None else ""
+                if tail is not None and first not in _FUNCTION_WORDS and first not in _UNIT_WORDS:
+                    end = tail.end()
                 continue
-            locality = _LOCALITY.match(text, end)
-            if locality is None or _locality_refused(locality):
+            locality = LOCALITY.match(text, end)
+            if locality is None or locality_refused(locality):
                 break
             end = locality.end()
         return end
@@ -430,10 +363,25 @@ def _english_street_ok(match: re.Match[str]) -> bool:
     street_type = match.group("type")
     if any(word.lower() in _FUNCTION_WORDS for word in words):
         return False
+    if street_type.lower() in _RARE_TYPES:
+        # "5 Great Lakes", "in 2019 Silver Springs": ordinary nouns unless the number says house.
+        digits = re.match(r"[0-9]+", match.group("num"))
+        assert digits is not None
+        if len(digits.group()) < 2 or (len(digits.group()) == 4 and 1800 <= int(digits.group()) <= 2099):
+            return False
     if all(word[0].isupper() or word[0].isdigit() for word in words):
         return street_type[0].isupper() or street_type.lower() in _EN_LOWER_OK
-    type_words = {word.lower() for word in _EN_TYPES.split("|")}
+    type_words = {word.lower() for word in EN_TYPES.split("|")}
     return street_type.lower() in _EN_LOWER_OK and not any(word.lower() in type_words for word in words)
+
+
+def _plain_street_ok(match: re.Match[str]) -> bool:
+    """A street without a type word: no function words, no index word ("Form 1040 Schedule 3")."""
+    names = match.group("name").split()
+    if len(names) == 1 and names[0].isupper() and len(names[0]) <= 4:
+        return False  # "GTK 2", "ISO 9001": a product or a standard
+    words = [word.rstrip(".").lower() for word in names]
+    return not any(word in _FUNCTION_WORDS or word in _NOT_HOUSE_AFTER or word in _CALENDAR for word in words)
 
 
 def _lead_street_ok(match: re.Match[str]) -> bool:
@@ -474,17 +422,21 @@ def _could_follow_street(text: str, start: int) -> bool:
     return index >= 0 and (text[index].isalpha() or text[index] in ".º°/")
 
 
+def _capitalised_lead(text: str, start: int) -> int:
+    """Where capitalised words right before an English street start: "Democracia 4098 Reid
+    Radial", "ul. Nad Jarem 22 Petheö Canyon" (a local street and a second one)."""
+    lead = _CAPITALISED_BEFORE.search(text, max(0, start - 60), start)
+    if lead is None:
+        return start
+    words = lead.group().split()
+    while words and (words[0].lower().rstrip(".") in _FUNCTION_WORDS or words[0].endswith(":")):
+        words.pop(0)
+    if not words or words[-1].lower().rstrip(".") in _NOT_HOUSE_AFTER:
+        return start
+    return text.rindex(words[0], lead.start(), start)
+
+
 def _word_before(text: str, start: int) -> str:
     head = text[max(0, start - 24) : start].rstrip(" \t#")
     parts = head.rsplit(None, 1)
     return parts[-1] if parts else ""
-
-
-def _locality_refused(match: re.Match[str]) -> bool:
-    """A comma followed by a word that starts a clause, not a city ("..., But I moved")."""
-    city = match.group("city") or match.group("line_city")
-    return city is not None and city.split()[0].lower() in _FUNCTION_WORDS
-
-
-def _uk_area(postcode: str) -> str:
-    return postcode[:2] if postcode[1].isalpha() else postcode[:1]
