@@ -3,6 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from veil.detect.names import NameDetector, NameLists, default_name_lists, fold
+from veil.detect.names_shapes import NameShapeDetector
 
 DETECTOR = NameDetector()
 
@@ -150,3 +151,42 @@ def test_ordinary_prose_is_quiet() -> None:
         "Frank feedback is welcome. Our team in Paris is hiring two engineers."
     )
     assert found(prose) == []
+
+
+SHAPES = NameShapeDetector()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a middle initial or a Dutch/German particle between capitalised words
+        ("Virpi V. Hull called", ["Virpi V. Hull"]),
+        ("Torben S Kjeldsen\n12 Main Street", ["Torben S Kjeldsen"]),
+        ("ask Frits van den Heuvel", ["Frits van den Heuvel"]),
+        # a surname ending English words lack; the most telling ones alone too
+        ("Esat Jeknić arrived", ["Esat Jeknić"]),
+        ("signed by Ellinore Magnusson", ["Ellinore Magnusson"]),
+        ("Mikulić began writing", ["Mikulić"]),
+        ("Her maiden name is Jóhannesdóttir", ["Jóhannesdóttir"]),
+        # two capitalised words, one outside ASCII
+        ("User: Csenger Gábor", ["Csenger Gábor"]),
+        # negatives: places, headings, English words with a surname's ending
+        ("I live in São Paulo", []),
+        ("Plan B Options", []),
+        ("The Person Comparison", []),
+        ("Pydantic and Scientific Python", []),
+        ("World War I ended", []),
+        ("Reason and Season", []),
+        ("Rio de Janeiro", []),
+        ("The Ray Tracing Library Section A Results Table", []),
+        ("MARIJA K NOVAK", []),  # capitals are `NameDetector`'s
+    ],
+)
+def test_name_shapes(text: str, expected: list[str]) -> None:
+    assert [text[s.start : s.end] for s in SHAPES.find(text)] == expected
+
+
+def test_name_shapes_are_guesses_below_the_model() -> None:
+    (span,) = SHAPES.find("Esat Jeknić")
+    assert (span.entity_type, span.score, span.detector) == ("PERSON", 0.6, "name_shapes")
+    assert SHAPES.guesses
