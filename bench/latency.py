@@ -1,7 +1,8 @@
-"""Loopback HTTP timings, direct to the fake upstream and through Veil, interleaved.
+"""Loopback HTTP timings, direct to the fake upstream and through each Veil, interleaved.
 
-Requests are sequential on one keep-alive httpx client. Each round sends the same body
-both ways, alternating which goes first, so drift in machine load hits both sides alike.
+Requests are sequential on one keep-alive httpx client. Each round sends the same body to
+every target (direct, and one Veil server per tier), rotating which goes first, so drift
+in machine load hits all of them alike.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -18,21 +19,33 @@ import httpx
 CHAT = "/v1/chat/completions"
 HEADERS = {"authorization": "Bearer sk-bench-client", "content-type": "application/json"}
 
+DIRECT = "direct"
+_DETECTION_SUM = "veil_request_detection_seconds_sum "
 
-@dataclass
-class Paired:
-    """Seconds per request (or per stream), direct and via Veil, round by round."""
-
-    direct: list[float] = field(default_factory=list)
-    veil: list[float] = field(default_factory=list)
+# Seconds per request (or per stream), round by round, by target name (DIRECT, a tier).
+Timings = dict[str, list[float]]
 
 
 @dataclass
-class StreamPaired:
-    first_token: Paired = field(default_factory=Paired)
-    total: Paired = field(default_factory=Paired)
-    events_direct: int = 0
-    events_veil: int = 0
+class RequestTimings:
+    """Each target's request latency; for each Veil, also the seconds it spent finding and
+    replacing values in that request, by its own `veil_request_detection_seconds` histogram."""
+
+    seconds: Timings
+    detection: Timings
+
+    @classmethod
+    def empty(cls, targets: Mapping[str, str]) -> RequestTimings:
+        return cls({name: [] for name in targets}, {name: [] for name in targets if name != DIRECT})
+
+
+@dataclass
+class StreamTimings:
+    """One target's streams: time to the first content delta, to the end, and events seen."""
+
+    first_token: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+    events: int = 0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -61,40 +74,63 @@ def chat_body(prompt: str, *, stream: bool = False, model: str = "gpt-4o-mini") 
 
 
 def requests(
-    http: httpx.Client, direct: str, veil: str, body_for: Callable[[int], bytes], *, count: int, warmup: int
-) -> Paired:
-    """Whole (non-streamed) request latency."""
-    samples = Paired()
+    http: httpx.Client,
+    targets: Mapping[str, str],
+    body_for: Callable[[int], bytes],
+    *,
+    count: int,
+    warmup: int,
+) -> RequestTimings:
+    """Whole (non-streamed) request latency for each target (name -> base URL)."""
+    samples = RequestTimings.empty(targets)
     for round_ in range(warmup + count):
         body = body_for(round_)
-        timings = {}
-        for name, base in _order(round_, direct, veil):
-            started = time.perf_counter()
-            response = http.post(base + CHAT, content=body, headers=HEADERS)
-            timings[name] = time.perf_counter() - started
-            _check(response, name)
-        if round_ >= warmup:
-            samples.direct.append(timings["direct"])
-            samples.veil.append(timings["veil"])
+        for name, base in rotation(round_, targets):
+            response = post(http, name, base, body, samples if round_ >= warmup else None)
+            check(response, name)
     return samples
 
 
+def post(
+    http: httpx.Client, name: str, base: str, body: bytes, samples: RequestTimings | None
+) -> httpx.Response:
+    """One timed chat request; its figures go into `samples` unless that is None.
+
+    A Veil's detection time is read from its /metrics before and after, outside the clock.
+    """
+    veil = name != DIRECT and samples is not None
+    before = detection_seconds(http, base) if veil else 0.0
+    started = time.perf_counter()
+    response = http.post(base + CHAT, content=body, headers=HEADERS)
+    elapsed = time.perf_counter() - started
+    if samples is not None:
+        samples.seconds[name].append(elapsed)
+        if veil:
+            samples.detection[name].append(detection_seconds(http, base) - before)
+    return response
+
+
+def detection_seconds(http: httpx.Client, base: str) -> float:
+    """The running total of a Veil's `veil_request_detection_seconds` histogram."""
+    for line in http.get(base + "/metrics").text.splitlines():
+        if line.startswith(_DETECTION_SUM):
+            return float(line.removeprefix(_DETECTION_SUM))
+    raise RuntimeError(f"{base}/metrics has no veil_request_detection_seconds")
+
+
 def streams(
-    http: httpx.Client, direct: str, veil: str, body: bytes, *, count: int, warmup: int
-) -> StreamPaired:
+    http: httpx.Client, targets: Mapping[str, str], body: bytes, *, count: int, warmup: int
+) -> dict[str, StreamTimings]:
     """Time to the first non-empty content delta, and to the end of the stream."""
-    samples = StreamPaired()
+    samples = {name: StreamTimings() for name in targets}
     for round_ in range(warmup + count):
-        for name, base in _order(round_, direct, veil):
+        for name, base in rotation(round_, targets):
             first, total, events = _stream_once(http, base + CHAT, body, name)
             if round_ < warmup:
                 continue
-            getattr(samples.first_token, name).append(first)
-            getattr(samples.total, name).append(total)
-            if name == "direct":
-                samples.events_direct = events
-            else:
-                samples.events_veil = events
+            samples[name].first_token.append(first)
+            samples[name].total.append(total)
+            samples[name].events = events
     return samples
 
 
@@ -103,7 +139,7 @@ def _stream_once(http: httpx.Client, url: str, body: bytes, name: str) -> tuple[
     first = None
     events = 0
     with http.stream("POST", url, content=body, headers=HEADERS) as response:
-        _check(response, name)
+        check(response, name)
         for line in response.iter_lines():
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
@@ -118,12 +154,14 @@ def _stream_once(http: httpx.Client, url: str, body: bytes, name: str) -> tuple[
     return first, total, events
 
 
-def _order(round_: int, direct: str, veil: str) -> list[tuple[str, str]]:
-    pairs = [("direct", direct), ("veil", veil)]
-    return pairs if round_ % 2 == 0 else pairs[::-1]
+def rotation(round_: int, targets: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The targets, rotated by one each round, so each goes first equally often."""
+    pairs = list(targets.items())
+    shift = round_ % len(pairs)
+    return pairs[shift:] + pairs[:shift]
 
 
-def _check(response: httpx.Response, name: str) -> None:
+def check(response: httpx.Response, name: str) -> None:
     if response.status_code != 200:
         response.read()
         raise RuntimeError(f"{name}: HTTP {response.status_code}: {response.text[:200]}")

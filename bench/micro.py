@@ -1,17 +1,20 @@
-"""In-process costs: detection per KB, and the work Veil does for each streamed delta."""
+"""In-process costs: detection per KB, per request side by side with Presidio, and the work
+Veil does for each streamed delta."""
 
 from __future__ import annotations
 
 import json
 import statistics
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 import orjson
 
 from bench.corpus import pii_prompt, prose, prose_deltas, reply_deltas
+from bench.presidio_peer import PresidioPeer
 from veil.detect.analyzer import Analyzer
+from veil.detect.base import Span, TextAnalyzer
 from veil.detect.registry import default_detectors
 from veil.openai_api.chat import ChatStreamRewriter
 from veil.pseudonymize.guard import ResponseGuard
@@ -56,8 +59,9 @@ def microseconds_per_op(batch: Batch, repeats: int = REPEATS) -> Cost:
     return Cost(statistics.median(per_op), min(per_op))
 
 
-def detection_us_per_kb(size: int, with_pii: bool, calls: int) -> Cost:
-    analyzer = Analyzer(default_detectors())
+def detection_us_per_kb(
+    analyzer: TextAnalyzer, size: int, with_pii: bool, calls: int, repeats: int = REPEATS
+) -> Cost:
     text = pii_prompt(size) if with_pii else prose(size)
     kilobytes = len(text.encode()) / 1024
 
@@ -67,7 +71,84 @@ def detection_us_per_kb(size: int, with_pii: bool, calls: int) -> Cost:
             analyzer.analyze(text)
         return time.perf_counter() - started, calls
 
-    return microseconds_per_op(batch).per(kilobytes)
+    return microseconds_per_op(batch, repeats).per(kilobytes)
+
+
+# One request's work in process: (seconds finding, seconds rewriting, values found).
+Engine = Callable[[str], tuple[float, float, int]]
+
+
+@dataclass
+class PerRequest:
+    """Seconds per prompt, finding and rewriting, and values found, prompt by prompt."""
+
+    find: list[float] = field(default_factory=list)
+    rewrite: list[float] = field(default_factory=list)
+    found: list[int] = field(default_factory=list)
+
+    @property
+    def total(self) -> list[float]:
+        return [f + r for f, r in zip(self.find, self.rewrite, strict=True)]
+
+
+def side_by_side(
+    engines: Mapping[str, Engine], prompts: Sequence[str], warmup: int = 3
+) -> dict[str, PerRequest]:
+    """Every engine on every prompt, rotating which goes first, after `warmup` untimed prompts."""
+    results = {name: PerRequest() for name in engines}
+    names = list(engines)
+    for index, prompt in enumerate(prompts):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            find, rewrite, found = engines[name](prompt)
+            if index >= warmup:
+                results[name].find.append(find)
+                results[name].rewrite.append(rewrite)
+                results[name].found.append(found)
+    return results
+
+
+class _Known:
+    """Hands the Pseudonymizer spans already found, so its rewrite is timed on its own."""
+
+    def __init__(self, spans: list[Span]) -> None:
+        self._spans = spans
+
+    def analyze(self, text: str) -> list[Span]:
+        return self._spans
+
+    def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
+        return [self._spans for _ in texts]
+
+    def might_find(self, text: str) -> bool:
+        return bool(self._spans)
+
+
+def veil_engine(analyzer: TextAnalyzer) -> Engine:
+    """`analyze_many`, then `Pseudonymizer.pseudonymize` into a MemoryVault (new tokens minted)."""
+    vault = MemoryVault(ttl_seconds=3600)
+
+    def run(text: str) -> tuple[float, float, int]:
+        started = time.perf_counter()
+        spans = analyzer.analyze_many([text])[0]
+        found = time.perf_counter()
+        Pseudonymizer(_Known(spans), vault).pseudonymize(SCOPE, [text])
+        return found - started, time.perf_counter() - found, len(spans)
+
+    return run
+
+
+def presidio_engine(peer: PresidioPeer) -> Engine:
+    """`AnalyzerEngine.analyze`, then `AnonymizerEngine.anonymize` (replace with `<TYPE>`)."""
+
+    def run(text: str) -> tuple[float, float, int]:
+        started = time.perf_counter()
+        results = peer.results(text)
+        found = time.perf_counter()
+        peer.anonymize(text, results)
+        return found - started, time.perf_counter() - found, len(results)
+
+    return run
 
 
 def _reply_filter() -> ReplyFilter:

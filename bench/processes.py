@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -76,9 +77,12 @@ class FakeUpstream:
 
 
 class VeilServer:
-    """`veil serve` with its defaults (SQLite vault, INFO logging), pointed at `upstream_url`."""
+    """`veil serve` with its defaults (SQLite vault, INFO logging), pointed at `upstream_url`.
 
-    def __init__(self, upstream_url: str) -> None:
+    `overrides` are extra environment variables, e.g. `{"VEIL_NER_MODEL": ""}` for rules only.
+    """
+
+    def __init__(self, upstream_url: str, overrides: Mapping[str, str] | None = None) -> None:
         self._data_dir = tempfile.TemporaryDirectory(prefix="veil-bench-")
         data = Path(self._data_dir.name)
         self.port = _free_port()
@@ -90,6 +94,7 @@ class VeilServer:
             # No veil.toml from the current directory: the benchmark measures the defaults.
             VEIL_CONFIG=str(data / "absent.toml"),
         )
+        env.update(overrides or {})
         self.log = data / "veil.log"
         self._process = Process([*_veil_command(), "serve", "--port", str(self.port)], env=env, log=self.log)
 

@@ -6,6 +6,9 @@ in its own process so that it neither shares the GIL with the client nor with Ve
 `POST /v1/chat/completions` answers a fixed small completion, or, with `"stream": true`,
 `STREAM_DELTAS` word-sized deltas. A model name `paced-<ms>` spaces the deltas that many
 milliseconds apart, like a real model producing tokens, and sends `PACED_DELTAS` of them.
+The model name `echo` answers (not streamed) with the first `ECHO_SENTENCES` sentences of the
+last user message, as a model quoting the prompt back would: through Veil it quotes tokens,
+which Veil restores, so the client's copy of the reply holds the real values.
 Each response goes out in as few writes as possible and every accepted socket has
 TCP_NODELAY: without it, keep-alive requests stall ~40 ms on Nagle + delayed ACK.
 """
@@ -21,6 +24,7 @@ from bench.corpus import REPLY_TEXT, reply_deltas
 
 STREAM_DELTAS = 200
 PACED_DELTAS = 20
+ECHO_SENTENCES = 3
 
 _COMPLETION = json.dumps(
     {
@@ -40,6 +44,19 @@ _COMPLETION = json.dumps(
         "usage": {"prompt_tokens": 300, "completion_tokens": 20, "total_tokens": 320},
     }
 ).encode()
+
+
+def _echo_completion(request: dict[str, object]) -> bytes:
+    messages = request.get("messages")
+    last = ""
+    if isinstance(messages, list):
+        users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        last = next((u for u in reversed(users) if isinstance(u, str)), "")
+    quoted = ". ".join(last.split(". ")[:ECHO_SENTENCES]).rstrip(".")
+    content = f"Thanks, I have noted this: {quoted}. I will get back to you shortly."
+    document = json.loads(_COMPLETION)
+    document["choices"][0]["message"]["content"] = content
+    return json.dumps(document).encode()
 
 
 def _event(delta: dict[str, object], finish_reason: str | None = None) -> bytes:
@@ -118,7 +135,10 @@ class UpstreamProtocol(asyncio.Protocol):
                 self._busy = True
                 self._paced = asyncio.ensure_future(self._pace(int(model.removeprefix("paced-")) / 1000))
                 return
-            if request.get("stream"):
+            if model == "echo":
+                echo = _echo_completion(request)
+                transport.write(_WHOLE_HEAD % len(echo) + echo)
+            elif request.get("stream"):
                 transport.write(_STREAM_HEAD + b"".join(_STREAM_EVENTS))
             else:
                 transport.write(_WHOLE_HEAD % len(_COMPLETION) + _COMPLETION)
