@@ -48,9 +48,9 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import cache
 from importlib.resources import files
-from typing import TypeAlias
 
 from veil.detect.base import Span
+from veil.detect.wordlist import trie_pattern
 
 _UPPER_ACCENTED = "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
 _UPPER = "A-Z" + _UPPER_ACCENTED
@@ -83,33 +83,6 @@ _ENGLISH_ENDING = re.compile(
 _NOT_A_GIVEN_NAME = re.compile(r"(?:ing|ed|ly)\Z")
 # What may follow a value after "Name:" (not "name: Optional[str]").
 _LABEL_VALUE_END = re.compile(r"[ \t]*(?:[\n\r,;.)|]|\Z|[ \t]{2})")
-
-_Trie: TypeAlias = dict[str, "_Trie"]
-
-
-def _trie(words: Iterable[str]) -> str:
-    """The words as one regex alternation shaped as a trie (which `re` matches faster);
-    a space matches any run of blanks."""
-    root: _Trie = {}
-    for word in words:
-        node = root
-        for char in word:
-            node = node.setdefault(char, {})
-        node[""] = {}
-    return _trie_pattern(root)
-
-
-def _trie_pattern(node: _Trie) -> str:
-    branches = [
-        (r"[ \t]+" if char == " " else re.escape(char)) + _trie_pattern(child)
-        for char, child in sorted(node.items())
-        if char
-    ]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    return f"(?:{body})?" if "" in node else body
-
 
 _TITLE_WORDS = """
     mr mrs ms mx miss dr prof professor sir dame lady lord herr frau mme mlle mevr mevrouw dhr
@@ -165,7 +138,7 @@ _CUES = {
 }
 _NEEDS_BOUNDARY = ("name is", "name's", "name:", "names:")
 _CUE_KIND = {cue: kind for kind, cues in _CUES.items() for cue in cues}
-_CUE_WORDS = _trie(_CUE_KIND)
+_CUE_WORDS = trie_pattern(_CUE_KIND)
 _CUE_AFTER = r"(?!\w)(?P<dot>\.?)[ \t]*,?[ \t]*(?:(?:mr|mrs|ms|mx|dr|prof)\.?[ \t]+)?(?=\w)"
 _CUE_SCAN = re.compile(rf"\b(?P<cue>{_CUE_WORDS}){_CUE_AFTER}")
 _CUE_SCAN_ANY_CASE = re.compile(_CUE_SCAN.pattern, re.IGNORECASE)

@@ -22,6 +22,7 @@ from functools import cache
 from importlib.resources import files
 
 from veil.detect.base import Span
+from veil.detect.wordlist import trie_pattern
 
 _UPPER = "A-Z" + "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
 _WORD = rf"[{_UPPER}][^\W\d_]*(?:['\-][^\W\d_]+)*"
@@ -39,11 +40,13 @@ def default_countries() -> frozenset[str]:
 
 
 def _country_pattern(names: frozenset[str]) -> re.Pattern[str]:
-    # Longest first, so "Guinea-Bissau" wins over a shorter name inside it.
-    alternatives = "|".join(
-        re.escape(name).replace(r"\ ", r"[ \t]+") for name in sorted(names, key=len, reverse=True)
-    )
-    return re.compile(rf"(?<![\w\-])(?:{alternatives})(?![\w\-])", re.IGNORECASE)
+    # A trie: greedy, so "Guinea-Bissau" wins over "Guinea". No look-behind in front: it
+    # would stop `re` from skipping to positions where a name could start; `find` checks
+    # the character before a match instead.
+    # Case-sensitive, as written and in capitals: a lowercase "turkey" is a bird, and
+    # IGNORECASE would make every position of the text a possible start.
+    spellings = {_titled(name) for name in names} | {name.upper() for name in names}
+    return re.compile(rf"(?:{trie_pattern(spellings)})(?![\w\-])")
 
 
 class PlaceDetector:
@@ -61,8 +64,7 @@ class PlaceDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         for match in self._pattern.finditer(text):
-            value = match.group()
-            if not (value.isupper() or _title_case(value)):
+            if match.start() and (text[match.start() - 1].isalnum() or text[match.start() - 1] in "_-"):
                 continue
             yield Span(self.entity_type, match.start(), match.end(), self.country_score, self.name)
             if _alone_on_line(text, match.start(), match.end()):
@@ -73,9 +75,22 @@ class PlaceDetector:
                     )
 
 
-def _title_case(value: str) -> bool:
-    """Every word capitalised, short joining words aside ("Bosnia and Herzegovina")."""
-    return all(word[0].isupper() or word in ("and", "of", "the") for word in re.split(r"[ \t\-]+", value))
+_SMALL_WORDS = frozenset({"and", "of", "the"})
+
+
+def _titled(name: str) -> str:
+    """'bosnia and herzegovina' → 'Bosnia and Herzegovina', "côte d'ivoire" → "Côte d'Ivoire"."""
+
+    def part(word: str) -> str:
+        head, apostrophe, tail = word.rpartition("'")
+        if apostrophe and len(head) == 1:
+            return head + apostrophe + tail[:1].upper() + tail[1:]
+        return word[:1].upper() + word[1:]
+
+    return " ".join(
+        word if word in _SMALL_WORDS else "-".join(part(piece) for piece in word.split("-"))
+        for word in name.lower().split()
+    )
 
 
 def _alone_on_line(text: str, start: int, end: int) -> bool:
