@@ -13,6 +13,7 @@ import anyio
 import httpx
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -21,7 +22,7 @@ from veil.detect.analyzer import Analyzer
 from veil.detect.cache import CachingAnalyzer
 from veil.detect.ner import NerDetector, load_pipeline
 from veil.detect.registry import default_detectors, prose_detectors
-from veil.errors import error_body
+from veil.errors import ContainUnexpectedErrors, error_body
 from veil.metrics import Metrics
 from veil.proxy import Gateway
 from veil.pseudonymize.memory_vault import MemoryVault
@@ -122,7 +123,8 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     app = Starlette(
         routes=gateway.routes(),
         lifespan=lifespan,
-        exception_handlers={HTTPException: _http_error, Exception: _server_error},  # type: ignore[dict-item]
+        middleware=[Middleware(ContainUnexpectedErrors)],
+        exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
     )
     app.state.metrics = metrics
     app.state.vault = vault
@@ -135,14 +137,6 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
     return JSONResponse(
         error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"), status_code=exc.status_code
-    )
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    # The exception text may quote request data: it goes to no one.
-    log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
-    return JSONResponse(
-        error_body("Internal error in Veil.", "server_error", "internal_error"), status_code=500
     )
 
 

@@ -13,7 +13,13 @@ Messages are written for the client and never contain a value from the request.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("veil.errors")
 
 
 class VeilError(Exception):
@@ -67,3 +73,31 @@ class UpstreamTimeout(VeilError):
 def error_body(message: str, error_type: str, code: str | None, param: str | None = None) -> dict[str, Any]:
     """OpenAI's error shape."""
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+class ContainUnexpectedErrors:
+    """ASGI middleware: an exception no handler expected becomes a generic 500 in OpenAI's
+    shape. Only its type is logged and it goes no further: its message could quote request
+    data, and the server's own logger would print it with a traceback."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception as exc:
+            log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", ""))
+            if not started:
+                body = error_body("Internal error in Veil.", "server_error", "internal_error")
+                await JSONResponse(body, status_code=500)(scope, receive, send)

@@ -241,3 +241,27 @@ async def test_stream_without_done_but_finished_closes_normally(
     assert events[-1] == "[DONE]" and "error" not in response.text
     text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1])
     assert text == "Hello there"
+
+
+async def test_an_unexpected_error_is_a_generic_500_that_logs_no_value(
+    raw: httpx.AsyncClient,
+    upstream: FakeUpstream,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import veil.proxy
+
+    def crash(body: Any) -> Any:
+        raise RuntimeError(f"cannot walk {body['messages'][0]['content']}")
+
+    monkeypatch.setattr(veil.proxy, "text_slots", crash)
+    caplog.set_level(logging.DEBUG)
+    response = await raw.post(
+        CHAT, json={"model": "m", "messages": [{"role": "user", "content": "x wu@example.com"}]}
+    )
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "wu@example.com" not in response.text
+    assert "wu@example.com" not in caplog.text
+    assert "RuntimeError" in caplog.text
+    assert upstream.raw_requests == []
