@@ -134,7 +134,7 @@ class Gateway:
         slots = text_slots(body)
         texts = [slot.get() for slot in slots]
         if sum(map(len, texts)) > self._inline_detection_chars:
-            # Large bodies are analysed off the event loop, so other requests keep flowing.
+            # Off the event loop when large, or always with a model loaded: other requests keep flowing.
             result = await anyio.to_thread.run_sync(self._pseudonymizer.pseudonymize, scope, texts)
         else:
             result = self._pseudonymizer.pseudonymize(scope, texts)
