@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -29,13 +30,15 @@ from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.pseudonymizer import Pseudonymizer
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
-from veil.store.cipher import Cipher
-from veil.store.master_key import load_master_key
-from veil.store.sqlite_vault import SQLiteVault
+from veil.store.database import Database
+from veil.store.keys import key_provider
+from veil.store.records import RecordStore
+from veil.store.retention import Retention, purge
+from veil.store.subject_keys import SCOPE_SECRET, SubjectKeys
+from veil.store.vault import DatabaseVault
 from veil.upstream import Upstream
 
 log = logging.getLogger("veil.app")
-PURGE_INTERVAL_SECONDS = 3600.0
 
 
 def build_analyzer(settings: Settings) -> Analyzer:
@@ -60,10 +63,36 @@ def ner_detector(model: str) -> NerDetector:
     return NerDetector(load_pipeline(model))
 
 
-def build_vault(settings: Settings, cipher: Cipher) -> Vault:
+def build_vault(settings: Settings, db: Database, keys: SubjectKeys) -> Vault:
+    ttl = settings.retention_vault_days * 86_400
     if settings.vault == "memory":
-        return MemoryVault(ttl_seconds=settings.vault_ttl_seconds)
-    return SQLiteVault(settings.vault_file, cipher, ttl_seconds=settings.vault_ttl_seconds)
+        return MemoryVault(ttl_seconds=ttl)
+    return DatabaseVault(db, keys, ttl_seconds=ttl)
+
+
+def open_database(settings: Settings) -> Database:
+    """The store, migrated to this version's schema (every CLI command opens it this way)."""
+    db = Database(settings.database)
+    try:
+        db.migrate()
+    except BaseException:
+        db.dispose()
+        raise
+    return db
+
+
+def build_subject_keys(settings: Settings, db: Database) -> SubjectKeys:
+    secret = settings.master_key.get_secret_value() if settings.master_key else None
+    retired = settings.retired_master_keys.get_secret_value() if settings.retired_master_keys else None
+    return SubjectKeys(db, key_provider(secret, retired, settings.key_file))
+
+
+def retention(settings: Settings) -> Retention:
+    return Retention(
+        transcripts_days=settings.retention_transcripts_days,
+        metadata_days=settings.retention_metadata_days,
+        vault_days=settings.retention_vault_days,
+    )
 
 
 def build_http_client(settings: Settings) -> httpx.AsyncClient:
@@ -81,14 +110,13 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
 
 def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> Starlette:
     """The ASGI app. `http_client` replaces the upstream client (tests pass a MockTransport)."""
-    master_key = load_master_key(
-        settings.master_key.get_secret_value() if settings.master_key else None, settings.key_file
-    )
-    cipher = Cipher(master_key)
+    db = open_database(settings)
+    keys = build_subject_keys(settings, db)
     analyzer = build_analyzer(settings)
     reply_analyzer = build_reply_analyzer(settings)
     cached_analyzer = CachingAnalyzer(analyzer)
-    vault = build_vault(settings, cipher)
+    vault = build_vault(settings, db, keys)
+    records = RecordStore(db, keys, settings.storage_mode)
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
     upstream = Upstream(client, settings.upstream_base_url, upstream_key)
@@ -97,8 +125,9 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         reply_analyzer=reply_analyzer,
         pseudonymizer=Pseudonymizer(cached_analyzer, vault),
         vault=vault,
-        scopes=ScopeResolver(cipher.index("veil/scope-key", ""), settings.subject_header),
+        scopes=ScopeResolver(keys.installation_secret(SCOPE_SECRET), settings.subject_header),
         upstream=upstream,
+        records=records,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         # A model costs milliseconds per KB: then every request is analysed off the loop.
@@ -110,15 +139,15 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        purger = asyncio.create_task(_purge_periodically(vault))
+        purger = asyncio.create_task(
+            _purge_periodically(db, vault, retention(settings), metrics, settings.purge_interval_seconds)
+        )
         try:
             yield
         finally:
             purger.cancel()
             await upstream.aclose()
-            close = getattr(vault, "close", None)
-            if close is not None:
-                close()
+            db.dispose()
 
     app = Starlette(
         routes=gateway.routes(),
@@ -128,6 +157,8 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     )
     app.state.metrics = metrics
     app.state.vault = vault
+    app.state.database = db
+    app.state.records = records
     app.state.analysis_cache = cached_analyzer
     app.state.gateway = gateway
     return app
@@ -140,15 +171,23 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     )
 
 
-async def _purge_periodically(vault: Vault) -> None:
-    """Expired mappings are unreadable at once; this reclaims their rows."""
-    purge = getattr(vault, "purge_expired", None)
-    if purge is None:
-        return
+async def _purge_periodically(
+    db: Database, vault: Vault, policy: Retention, metrics: Metrics, interval: float
+) -> None:
+    """Retention without anyone remembering it: what has outlived it goes, every `interval`."""
     while True:
         try:
-            removed = await anyio.to_thread.run_sync(purge)
-            log.info("vault purge removed %d expired mappings", removed)
-        except Exception:
-            log.exception("vault purge failed")
-        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+            report = await anyio.to_thread.run_sync(functools.partial(purge, db, policy))
+            if isinstance(vault, MemoryVault):
+                report = dataclasses.replace(report, vault=report.vault + vault.purge_expired())
+            for category in ("transcripts", "metadata", "vault"):
+                metrics.purged.labels(category).inc(getattr(report, category))
+            log.info(
+                "purge removed transcripts=%d metadata=%d vault=%d",
+                report.transcripts,
+                report.metadata,
+                report.vault,
+            )
+        except Exception as exc:
+            log.error("purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(interval)

@@ -32,8 +32,8 @@ def serve(
 
     from veil.app import create_app
     from veil.detect.ner import NerModelError
+    from veil.store.database import StoreError
     from veil.store.master_key import MasterKeyError
-    from veil.store.sqlite_vault import VaultFileError
 
     overrides: dict[str, Any] = {}
     if host is not None:
@@ -44,7 +44,7 @@ def serve(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
         app = create_app(settings)
-    except (MasterKeyError, VaultFileError, NerModelError) as error:
+    except (MasterKeyError, StoreError, NerModelError) as error:
         # These messages name files and settings, never key material.
         typer.echo(f"veil: {error}", err=True)
         raise typer.Exit(2) from None

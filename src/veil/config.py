@@ -34,10 +34,23 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
 
+    # The active master key (else the key file `data_dir/master.key`, created on first start),
+    # and keys it replaced whose wrapped rows are still being re-wrapped (comma-separated).
     master_key: SecretStr | None = None
+    retired_master_keys: SecretStr | None = None
     data_dir: Path = Path(".veil")
-    vault: Literal["sqlite", "memory"] = "sqlite"
-    vault_ttl_seconds: float = 7 * 24 * 3600.0
+    # SQLAlchemy URL; default: the SQLite file `data_dir/veil.db`.
+    # PostgreSQL: postgresql+psycopg://user@host/dbname
+    database_url: str | None = None
+    # What is kept of each request: none | metadata | pseudonymized | full.
+    storage_mode: Literal["none", "metadata", "pseudonymized", "full"] = "metadata"
+    # "memory" keeps tokens in this process only (tests, demos); nothing survives a restart.
+    vault: Literal["database", "memory"] = "database"
+    retention_transcripts_days: float = Field(default=30.0, gt=0)
+    retention_metadata_days: float = Field(default=90.0, gt=0)
+    # Vault mappings: counted from their last use.
+    retention_vault_days: float = Field(default=7.0, gt=0)
+    purge_interval_seconds: float = Field(default=3600.0, gt=0)
 
     max_body_bytes: int = 10 * 1024 * 1024
     phone_region: str = "US"
@@ -57,8 +70,8 @@ class Settings(BaseSettings):
         return self.data_dir / "master.key"
 
     @property
-    def vault_file(self) -> Path:
-        return self.data_dir / "vault.db"
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'veil.db').absolute()}"
 
     @classmethod
     def settings_customise_sources(

@@ -58,6 +58,11 @@ class VaultUnavailable(VeilError):
     code = "vault_unavailable"
 
 
+class StorageUnavailable(VeilError):
+    status_code = 503
+    code = "storage_unavailable"
+
+
 class UpstreamUnavailable(VeilError):
     status_code = 502
     error_type = "upstream_error"

@@ -37,6 +37,12 @@ class Metrics:
         self.upstream_errors = Counter(
             "veil_upstream_errors", "Upstream failures by kind.", ["kind"], registry=self.registry
         )
+        self.storage_errors = Counter(
+            "veil_storage_errors", "Request records that could not be stored.", registry=self.registry
+        )
+        self.purged = Counter(
+            "veil_purged_rows", "Rows removed by retention purges.", ["category"], registry=self.registry
+        )
         self.tokens = Counter(
             "veil_response_tokens", "Tokens met in replies.", ["outcome"], registry=self.registry
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -13,12 +14,13 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from veil.detect.base import TextAnalyzer
-from veil.errors import VeilError, error_body
+from veil.errors import StorageUnavailable, VeilError, error_body
 from veil.metrics import Metrics
 from veil.openai_api.chat import ChatStreamRewriter, rewrite_completion
 from veil.openai_api.requests import check_chat_request, read_json
@@ -30,6 +32,7 @@ from veil.pseudonymize.reply import ReplyFilter
 from veil.pseudonymize.restore import Restorer
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
+from veil.store.records import Exchange, RecordStore
 from veil.upstream import Upstream, map_upstream_errors
 
 log = logging.getLogger("veil.proxy")
@@ -49,6 +52,7 @@ class Gateway:
         vault: Vault,
         scopes: ScopeResolver,
         upstream: Upstream,
+        records: RecordStore,
         metrics: Metrics,
         max_body_bytes: int,
         inline_detection_chars: int,
@@ -64,6 +68,8 @@ class Gateway:
         self._vault = vault
         self._scopes = scopes
         self._upstream = upstream
+        self._records = records
+        self._saving: set[asyncio.Task[None]] = set()
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
         self._scan_responses = scan_responses
@@ -82,12 +88,22 @@ class Gateway:
         request_id = f"veil-{uuid.uuid4().hex}"
         started = time.perf_counter()
         endpoint = "chat_completions"
+        exchange: Exchange | None = None
         try:
             body = await read_json(request, self._max_body_bytes)
             check_chat_request(body)
             scope = self._scopes.resolve(body, request.headers)
-            counts = await self._pseudonymize(scope, body)
-            receipt = {"x-request-id": request_id, "x-veil-redactions": _receipt(counts)}
+            exchange = self._exchange(request_id, scope, endpoint, body)
+            if self._records.mode == "full":
+                exchange.request = orjson.loads(orjson.dumps(body))
+            exchange.request_entities = await self._pseudonymize(scope, body)
+            if self._records.mode == "pseudonymized":
+                exchange.request = body
+            receipt = {
+                "x-request-id": request_id,
+                "x-veil-redactions": _receipt(exchange.request_entities),
+                "x-veil-stored": self._records.mode,
+            }
             reply = self._reply_filter(scope)
             upstream_request = self._upstream.request(
                 "POST",
@@ -95,12 +111,17 @@ class Gateway:
                 self._upstream.headers(request.headers),
                 json.dumps(body, ensure_ascii=False).encode(),
             )
-            if body.get("stream"):
-                return await self._stream(upstream_request, reply, receipt, started, endpoint)
+            if exchange.stream:
+                return await self._stream(upstream_request, reply, receipt, started, exchange)
             upstream_response = await self._upstream.send(upstream_request)
-            response = self._whole(upstream_response, reply, receipt)
+            response = self._whole(upstream_response, reply, receipt, exchange)
+            await self._save(exchange)
+            self._warm(reply)
         except VeilError as error:
             response = _error_response(error, request_id)
+            if exchange is not None and not isinstance(error, StorageUnavailable):
+                exchange.status = error.status_code
+                self._save_later(exchange)
         self._done(endpoint, request_id, response.status_code, started)
         return response
 
@@ -149,13 +170,19 @@ class Gateway:
         guard = ResponseGuard(self._reply_analyzer, self._vault, scope) if self._scan_responses else None
         return ReplyFilter(guard, Restorer(self._vault, scope), self._hold)
 
-    def _whole(self, upstream: httpx.Response, reply: ReplyFilter, receipt: dict[str, str]) -> Response:
+    def _whole(
+        self, upstream: httpx.Response, reply: ReplyFilter, receipt: dict[str, str], exchange: Exchange
+    ) -> Response:
         headers = {**_passed_headers(upstream), **receipt}
+        exchange.status = upstream.status_code
         try:
             document = upstream.json()
         except ValueError:
             self._metrics.upstream_errors.labels("invalid_json").inc()
             text = reply(upstream.text, json_string=False)
+            exchange.response_entities = reply.redacted
+            if self._records.keeps_transcripts:
+                exchange.response = text if self._records.mode == "full" else upstream.text
             return Response(
                 text,
                 status_code=upstream.status_code,
@@ -164,9 +191,14 @@ class Gateway:
             )
         if upstream.status_code >= 400:
             self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
+        if self._records.mode == "pseudonymized":
+            exchange.response = orjson.loads(upstream.content)
+        _take_usage(exchange, document)
         rewrite_completion(document, reply)
+        if self._records.mode == "full":
+            exchange.response = document
+        exchange.response_entities = reply.redacted
         self._count_reply(reply)
-        self._warm(reply)
         headers["x-veil-response-redactions"] = _receipt(reply.redacted)
         return JSONResponse(document, status_code=upstream.status_code, headers=headers)
 
@@ -176,7 +208,7 @@ class Gateway:
         reply: ReplyFilter,
         receipt: dict[str, str],
         started: float,
-        endpoint: str,
+        exchange: Exchange,
     ) -> Response:
         upstream = await self._upstream.send(upstream_request, stream=True)
         if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
@@ -184,21 +216,47 @@ class Gateway:
                 await upstream.aread()
             finally:
                 await upstream.aclose()
-            return self._whole(upstream, reply, receipt)
-        request_id = receipt["x-request-id"]
+            response = self._whole(upstream, reply, receipt, exchange)
+            await self._save(exchange)
+            self._warm(reply)
+            return response
+        request_id = exchange.request_id
+        exchange.status = 200
+        mode = self._records.mode
+        kept: list[str] = []
+        if self._records.keeps_transcripts:
+            exchange.response = kept
+
+        def rewrite(payload: str) -> list[str]:
+            _take_stream_usage(exchange, payload)
+            rewritten = rewriter.rewrite(payload)
+            kept.extend(rewritten if mode == "full" else (payload,) if mode == "pseudonymized" else ())
+            return rewritten
+
+        rewriter = ChatStreamRewriter(reply.channel)
 
         async def events() -> AsyncIterator[bytes]:
-            rewriter = ChatStreamRewriter(reply.channel)
             decoder = SSEDecoder()
+            saved = False
             try:
                 with map_upstream_errors():
                     # Events that arrived together leave together; each arrival is sent at once.
                     async for chunk in upstream.aiter_bytes():
-                        out = [encode_event(o) for p in decoder.feed(chunk) for o in rewriter.rewrite(p)]
+                        out = [encode_event(o) for p in decoder.feed(chunk) for o in rewrite(p)]
                         if out:
                             yield b"".join(out)
-                out = [encode_event(o) for p in decoder.close() for o in rewriter.rewrite(p)]
-                yield b"".join(out + [encode_event(o) for o in rewriter.end_of_upstream()])
+                out = [encode_event(o) for p in decoder.close() for o in rewrite(p)]
+                tail = rewriter.end_of_upstream()
+                if mode == "full":
+                    kept.extend(tail)
+                exchange.response_entities = reply.redacted
+                # The record is committed before the last event leaves: a client that saw
+                # the end of its reply can count on its record.
+                saved = True
+                await self._save(exchange)
+                self._count_reply(reply)
+                self._warm(reply)
+                yield b"".join(out + [encode_event(o) for o in tail])
             except VeilError as error:
                 self._metrics.upstream_errors.labels(error.code).inc()
                 log.warning("stream %s ended early: %s", request_id, error.code)
@@ -211,12 +269,52 @@ class Gateway:
                 yield encode_event(json.dumps(body))
             finally:
                 await upstream.aclose()
-                self._count_reply(reply)
-                self._warm(reply)
-                self._done(endpoint, request_id, 200, started)
+                if not saved:
+                    exchange.response_entities = reply.redacted
+                    self._save_later(exchange)
+                    self._count_reply(reply)
+                    self._warm(reply)
+                self._done(exchange.endpoint, request_id, 200, started)
 
         headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
         return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+    def _exchange(self, request_id: str, scope: str, endpoint: str, body: dict[str, Any]) -> Exchange:
+        model = body.get("model")
+        return Exchange(
+            request_id=request_id,
+            subject=scope,
+            endpoint=endpoint,
+            model=model if isinstance(model, str) else None,
+            stream=bool(body.get("stream")),
+            started_at=time.time(),
+        )
+
+    async def _save(self, exchange: Exchange) -> None:
+        """Commit the request's record before the reply is released; fail closed if it cannot be."""
+        if self._records.mode == "none":
+            return
+        try:
+            await anyio.to_thread.run_sync(self._records.save, exchange)
+        except Exception as exc:
+            self._metrics.storage_errors.inc()
+            log.error("request %s: record not stored: %s", exchange.request_id, type(exc).__name__)
+            raise StorageUnavailable(
+                "Veil could not store this request's record, as its storage policy requires;"
+                " the reply was withheld."
+            ) from None
+
+    def _save_later(self, exchange: Exchange) -> None:
+        """Best effort, off the response's path: the record of a request that failed."""
+        if self._records.mode == "none":
+            return
+        task = asyncio.get_running_loop().create_task(self._save_quietly(exchange))
+        self._saving.add(task)
+        task.add_done_callback(self._saving.discard)
+
+    async def _save_quietly(self, exchange: Exchange) -> None:
+        with contextlib.suppress(StorageUnavailable):
+            await self._save(exchange)
 
     def _warm(self, reply: ReplyFilter) -> None:
         """Analyse the reply the client got, after it got it: the app re-sends it as history
@@ -245,6 +343,21 @@ class Gateway:
         self._metrics.requests.labels(endpoint, str(status)).inc()
         self._metrics.latency.labels(endpoint).observe(elapsed)
         log.info("%s %s status=%d ms=%.1f", request_id, endpoint, status, elapsed * 1000)
+
+
+def _take_usage(exchange: Exchange, document: Any) -> None:
+    usage = document.get("usage") if isinstance(document, dict) else None
+    if isinstance(usage, dict):
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        exchange.prompt_tokens = prompt if isinstance(prompt, int) else exchange.prompt_tokens
+        exchange.completion_tokens = completion if isinstance(completion, int) else exchange.completion_tokens
+
+
+def _take_stream_usage(exchange: Exchange, payload: str) -> None:
+    # Only the last chunk carries usage (stream_options.include_usage); a cheap test first.
+    if '"usage"' in payload and '"usage":null' not in payload.replace(" ", ""):
+        with contextlib.suppress(orjson.JSONDecodeError):
+            _take_usage(exchange, orjson.loads(payload))
 
 
 def _receipt(counts: Counter[str]) -> str:

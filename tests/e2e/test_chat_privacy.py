@@ -213,7 +213,7 @@ async def test_nothing_readable_on_disk(client: AsyncOpenAI, settings: Any) -> N
     async for _ in stream:
         pass
     files = [path for path in settings.data_dir.rglob("*") if path.is_file()]
-    assert any(path.name.startswith("vault.db") for path in files)
+    assert any(path.name.startswith("veil.db") for path in files)
     for path in files:
         data = path.read_bytes()
         for canary in canaries:

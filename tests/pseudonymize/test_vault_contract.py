@@ -9,11 +9,15 @@ from typing import Protocol
 
 import pytest
 
+from databases import BACKENDS, database_url
 from fake_clock import FakeClock
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.vault import Vault
-from veil.store.cipher import Cipher
-from veil.store.sqlite_vault import SQLiteVault
+from veil.store.database import Database
+from veil.store.keys import EnvKeyProvider
+from veil.store.master_key import encode_master_key
+from veil.store.subject_keys import SubjectKeys
+from veil.store.vault import DatabaseVault
 
 TTL = 600.0
 SCOPE = "scope-a"
@@ -30,14 +34,17 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", *BACKENDS])
 def vault(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> Iterator[ExpiringVault]:
     if request.param == "memory":
         yield MemoryVault(TTL, clock=clock)
         return
-    cipher = Cipher(secrets.token_bytes(32))
-    with SQLiteVault(tmp_path / "vault.db", cipher, ttl_seconds=TTL, clock=clock) as sqlite_vault:
-        yield sqlite_vault
+    with database_url(request.param, tmp_path) as url:
+        db = Database(url)
+        db.migrate()
+        keys = SubjectKeys(db, EnvKeyProvider(encode_master_key(secrets.token_bytes(32))))
+        yield DatabaseVault(db, keys, ttl_seconds=TTL, clock=clock)
+        db.dispose()
 
 
 def test_same_value_gets_the_same_token_on_every_call(vault: ExpiringVault) -> None:

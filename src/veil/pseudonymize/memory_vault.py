@@ -66,6 +66,13 @@ class RecentMappings:
         if self._by_value.get((mapping.scope, mapping.value)) is mapping:
             del self._by_value[(mapping.scope, mapping.value)]
 
+    def forget_scope(self, scope: str) -> int:
+        """Drop every entry of `scope`; returns how many."""
+        doomed = [m for (s, _), m in self._by_token.items() if s == scope]
+        for mapping in doomed:
+            self.discard(mapping)
+        return len(doomed)
+
     def trim(self, now: float) -> int:
         """Drop expired entries from the least recently used end, stopping at a live one.
 

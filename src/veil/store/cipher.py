@@ -1,4 +1,7 @@
-"""Sealing stored values, and finding them again without storing them in clear."""
+"""Sealing stored values, and finding them again without storing them in clear.
+
+A Cipher is built from one 32-byte key: a subject's data key (`store.subject_keys`).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +29,7 @@ class CipherError(Exception):
 
 
 class Cipher:
-    """AES-256-GCM sealing and an HMAC-SHA256 lookup index, both keyed from the master key.
+    """AES-256-GCM sealing and an HMAC-SHA256 lookup index, both keyed from one key.
 
     The sealing key and the index key are derived separately with HKDF-SHA256, so the
     index (stored beside every ciphertext) reveals nothing about the sealing key.
@@ -34,11 +37,11 @@ class Cipher:
 
     __slots__ = ("_aead", "_index_key")
 
-    def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != KEY_BYTES:
-            raise ValueError(f"the master key must be {KEY_BYTES} bytes")
-        self._aead = AESGCM(_derive(master_key, _SEAL_LABEL))
-        self._index_key = _derive(master_key, _INDEX_LABEL)
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"a key must be {KEY_BYTES} bytes")
+        self._aead = AESGCM(_derive(key, _SEAL_LABEL))
+        self._index_key = _derive(key, _INDEX_LABEL)
 
     def seal(self, plaintext: str, aad: bytes) -> bytes:
         """`nonce || ciphertext+tag` of `plaintext`, bound to `aad`.
@@ -46,18 +49,24 @@ class Cipher:
         `aad` is not stored; `open` must be given the same bytes, which is what binds a
         ciphertext to its row.
         """
+        return self.seal_bytes(plaintext.encode("utf-8"), aad)
+
+    def seal_bytes(self, plaintext: bytes, aad: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext.encode("utf-8"), aad)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
 
     def open(self, blob: bytes, aad: bytes) -> str:
         """The plaintext sealed in `blob` for `aad`; CipherError if it does not authenticate."""
+        return self.open_bytes(blob, aad).decode("utf-8")
+
+    def open_bytes(self, blob: bytes, aad: bytes) -> bytes:
         if len(blob) < NONCE_BYTES + _TAG_BYTES:
             raise CipherError("sealed value is truncated")
         try:
             plaintext = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
         except InvalidTag:
             raise CipherError("sealed value does not authenticate under this key and row") from None
-        return plaintext.decode("utf-8")
+        return plaintext
 
     def index(self, scope: str, value: str) -> bytes:
         """A keyed hash of `value` within `scope`, to look the value up by.
@@ -78,6 +87,6 @@ def length_prefixed(*parts: str) -> bytes:
     return bytes(out)
 
 
-def _derive(master_key: bytes, label: bytes) -> bytes:
-    # The master key is uniformly random, so HKDF needs no salt here (RFC 5869, 3.1).
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(master_key)
+def _derive(key: bytes, label: bytes) -> bytes:
+    # The key is uniformly random, so HKDF needs no salt here (RFC 5869, 3.1).
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(key)

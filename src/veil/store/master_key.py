@@ -34,14 +34,14 @@ def load_master_key(env_value: str | None, key_file: Path) -> bytes:
     one key that was written first.
     """
     if env_value is not None:
-        return _decode(env_value, source="VEIL_MASTER_KEY")
+        return decode_master_key(env_value, source="VEIL_MASTER_KEY")
     # Two rounds: a process that loses the race to create the file reads the winner's.
     for _ in range(2):
         try:
-            return _read(key_file)
+            return read_key_file(key_file)
         except FileNotFoundError:
-            _create(key_file)
-    return _read(key_file)
+            write_key_file(key_file, secrets.token_bytes(KEY_BYTES), replace=False)
+    return read_key_file(key_file)
 
 
 def encode_master_key(key: bytes) -> str:
@@ -49,7 +49,8 @@ def encode_master_key(key: bytes) -> str:
     return base64.urlsafe_b64encode(key).decode("ascii")
 
 
-def _decode(text: str, *, source: str) -> bytes:
+def decode_master_key(text: str, *, source: str) -> bytes:
+    """32 key bytes from hex or base64 text; MasterKeyError naming `source` otherwise."""
     stripped = text.strip()
     if not stripped:
         # An empty variable is most likely a broken deployment; falling back to a key file
@@ -77,7 +78,8 @@ def _decode_base64(text: str) -> bytes | None:
         return None
 
 
-def _read(key_file: Path) -> bytes:
+def read_key_file(key_file: Path) -> bytes:
+    """The key in `key_file`, which must be private to its owner."""
     fd = os.open(key_file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as stream:
         if os.name == "posix" and os.fstat(stream.fileno()).st_mode & 0o077:
@@ -89,15 +91,16 @@ def _read(key_file: Path) -> bytes:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
         raise MasterKeyError(f"key file {key_file} is not a key file; expected {_FORMAT_HINT}") from None
-    return _decode(text, source=f"key file {key_file}")
+    return decode_master_key(text, source=f"key file {key_file}")
 
 
-def _create(key_file: Path) -> None:
-    """Write a fresh key to `key_file` unless another process got there first.
+def write_key_file(key_file: Path, key: bytes, *, replace: bool) -> None:
+    """Write `key` to `key_file`, private (0600) from its first byte and never half-written.
 
-    The key goes to a private temporary file that is then hard-linked into place: the link
-    either appears complete or fails because the file exists, so no reader ever sees a
-    partial key, and a crash leaves at most a stray temporary file.
+    The key goes to a private temporary file that is then moved into place. With
+    `replace=False` it is hard-linked, which fails if the file exists: a process that loses
+    the race to create a key keeps the winner's. With `replace=True` it is renamed over
+    the old file. Either way readers see the old key or the new one, never a part.
     """
     key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     staging = key_file.with_name(f".{key_file.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
@@ -108,13 +111,16 @@ def _create(key_file: Path) -> None:
             if hasattr(os, "fchmod"):
                 # An unusual umask may have taken bits away; 0600 either way, never more.
                 os.fchmod(stream.fileno(), 0o600)
-            stream.write(encode_master_key(secrets.token_bytes(KEY_BYTES)).encode("ascii") + b"\n")
+            stream.write(encode_master_key(key).encode("ascii") + b"\n")
             stream.flush()
             os.fsync(stream.fileno())
-        try:
-            os.link(staging, key_file)
-        except FileExistsError:
-            return
+        if replace:
+            os.replace(staging, key_file)
+        else:
+            try:
+                os.link(staging, key_file)
+            except FileExistsError:
+                return
         _sync_directory(key_file.parent)
     finally:
         staging.unlink(missing_ok=True)

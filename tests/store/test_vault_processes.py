@@ -1,18 +1,19 @@
-"""Two real processes minting in one scope of one vault file at the same time."""
+"""Two real processes minting in one scope of one vault database at the same time."""
 
 from __future__ import annotations
 
 import json
-import secrets
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from veil.store.cipher import Cipher
-from veil.store.sqlite_vault import SQLiteVault
+from veil.store.database import Database
+from veil.store.schema import vault_entries
+from veil.store.subject_keys import SubjectKeys
+from veil.store.vault import DatabaseVault
 
 WORKER = Path(__file__).with_name("vault_worker.py")
 SCOPE = "shared-scope"
@@ -21,15 +22,15 @@ POOL = [("EMAIL_ADDRESS", f"user{i}@example.com") for i in range(150)] + [
 ]
 
 
-def test_processes_minting_in_one_scope_never_conflict(tmp_path: Path) -> None:
-    master_key = secrets.token_bytes(32)
-    db = tmp_path / "vault.db"
+def test_processes_minting_in_one_scope_never_conflict(
+    tmp_path: Path, db: Database, db_url: str, keys: SubjectKeys, master_key_text: str
+) -> None:
     go = tmp_path / "go"
     workers = []
     for seed in (1, 2):
         config = {
-            "db": str(db),
-            "key_hex": master_key.hex(),
+            "db": db_url,
+            "master_key": master_key_text,
             "scope": SCOPE,
             "seed": seed,
             "rounds": 1000,
@@ -73,14 +74,11 @@ def test_processes_minting_in_one_scope_never_conflict(tmp_path: Path) -> None:
     assert first["started"] < second["finished"] and second["started"] < first["finished"]
     assert len({v for v, _ in first["observed"]} & {v for v, _ in second["observed"]}) > len(POOL) * 3 // 4
 
-    with SQLiteVault(db, Cipher(master_key), ttl_seconds=3600) as vault:
-        for value, (token,) in token_by_value.items():
-            assert vault.value_for(SCOPE, token) == value
-    conn = sqlite3.connect(db)
-    try:
-        rows = conn.execute("SELECT entity_type, ordinal FROM vault_entries").fetchall()
-    finally:
-        conn.close()
+    vault = DatabaseVault(db, keys, ttl_seconds=3600)
+    for value, (token,) in token_by_value.items():
+        assert vault.value_for(SCOPE, token) == value
+    with db.read() as conn:
+        rows = conn.execute(sa.select(vault_entries.c.entity_type, vault_entries.c.ordinal)).all()
     assert len(rows) == len(token_by_value)
     for entity_type in ("EMAIL_ADDRESS", "PHONE_NUMBER"):
         ordinals = sorted(ordinal for kind, ordinal in rows if kind == entity_type)

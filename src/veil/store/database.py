@@ -1,0 +1,172 @@
+"""The database: one engine, SQLite (default) or PostgreSQL, its transactions and migrations.
+
+SQLite runs in WAL mode with `synchronous=NORMAL`: a committed transaction survives a
+crash of the process (SIGKILL included), not necessarily a power cut. PostgreSQL runs with
+its own defaults (`synchronous_commit=on`: a commit survives both).
+
+Write transactions on SQLite begin IMMEDIATE (the write lock is taken at BEGIN, so two
+processes never both read-then-write the same rows); on PostgreSQL they are plain
+READ COMMITTED transactions, and code that must serialise on a subject locks that row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+# Any fixed number: every process migrating one PostgreSQL database takes the same lock.
+_MIGRATION_LOCK = 0x7665696C  # "veil"
+_WRITE = "veil_write"
+
+
+class StoreError(Exception):
+    """The store cannot be used (unreachable, a newer schema, a locked file).
+
+    Messages name the database (without credentials) and never a stored value.
+    """
+
+
+class Database:
+    """One engine and the transactions Veil's stores run in."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5_000, pool_size: int = 10) -> None:
+        self.url = sa.make_url(url)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in {"sqlite", "postgresql"}:
+            raise StoreError(f"unsupported database {self.url.render_as_string(hide_password=True)}")
+        if self.dialect == "sqlite":
+            self.engine = _sqlite_engine(self.url, busy_timeout_ms)
+        else:
+            self.engine = sa.create_engine(
+                self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+
+    @property
+    def name(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.url.database) if self.dialect == "sqlite" and self.url.database else None
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A transaction that will write: committed on success, rolled back on error."""
+        with (
+            self._map_errors(),
+            self.engine.connect().execution_options(**{_WRITE: True}) as conn,
+            conn.begin(),
+        ):
+            yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self._map_errors(), self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def insert_ignoring_conflicts(self, table: sa.Table) -> Any:
+        """INSERT … ON CONFLICT DO NOTHING, in this database's dialect."""
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing()
+
+    def upsert(self, table: sa.Table) -> Any:
+        """An INSERT whose `.on_conflict_do_update` is this database's."""
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    def migrate(self) -> None:
+        """Bring the schema to this Veil's version; safe when many processes start at once."""
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.write() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            current = _current_revision(conn)
+            known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+            if current is not None and current not in known:
+                raise StoreError(
+                    f"database {self.name} has schema revision {current}, which this Veil does not"
+                    " know (written by a newer version?)"
+                )
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def revision(self) -> str | None:
+        with self.read() as conn:
+            return _current_revision(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _map_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except SQLAlchemyError as error:
+            # The driver's message can quote parameters (sealed bytes, subject pseudonyms):
+            # only the error class and the database name go further.
+            cause = getattr(error, "orig", None) or error
+            raise StoreError(f"database {self.name} failed: {type(cause).__name__}") from None
+
+
+def _current_revision(conn: Connection) -> str | None:
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    row = conn.execute(sa.text("SELECT version_num FROM alembic_version")).first()
+    return None if row is None else str(row[0])
+
+
+def _sqlite_engine(url: sa.URL, busy_timeout_ms: int) -> Engine:
+    if url.database and url.database != ":memory:":
+        _create_private(Path(url.database))
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False})
+
+    @sa.event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, record: Any) -> None:
+        # pysqlite's own BEGIN handling is off; _begin below issues BEGIN itself.
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        _enable_wal(dbapi_connection, busy_timeout_ms / 1000)
+        dbapi_connection.execute("PRAGMA synchronous = NORMAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _create_private(path: Path) -> None:
+    # Created private before SQLite opens it; SQLite gives the -wal and -shm files the
+    # same permissions as the database file.
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600))
+
+
+def _enable_wal(dbapi_connection: Any, timeout: float) -> None:
+    import sqlite3
+
+    # While another process is switching a new file to WAL, SQLite answers SQLITE_BUSY at
+    # once instead of calling the busy handler, so the wait is done here.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
+                raise
+        time.sleep(0.005)

@@ -1,0 +1,84 @@
+"""The tables, as SQLAlchemy Core sees them. Alembic's migrations create them; this is
+what the code reads and writes through.
+
+Times are seconds since the epoch (float). Nothing here holds a raw value: `sealed` and
+`value_ct` columns are AES-GCM ciphertexts under the subject's data key, `value_index` is
+a keyed hash, and `subject` is already a pseudonym (a keyed hash of the end user or key).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Secrets of the installation itself (the key scopes are hashed with), wrapped like data keys.
+installation_secrets = sa.Table(
+    "installation_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("master_key_id", sa.String(32), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+# One data key per data subject, wrapped by a master key. Destroying the row is erasure.
+subject_keys = sa.Table(
+    "subject_keys",
+    metadata,
+    sa.Column("subject", sa.String(80), primary_key=True),
+    sa.Column("wrapped", sa.LargeBinary, nullable=False),
+    sa.Column("master_key_id", sa.String(32), nullable=False, index=True),
+    sa.Column("created_at", sa.Double, nullable=False),
+)
+
+vault_entries = sa.Table(
+    "vault_entries",
+    metadata,
+    sa.Column("subject", sa.String(80), primary_key=True),
+    sa.Column("token", sa.String(96), primary_key=True),
+    sa.Column("value_index", sa.LargeBinary, nullable=False),
+    sa.Column("value_ct", sa.LargeBinary, nullable=False),
+    sa.Column("entity_type", sa.String(64), nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("expires_at", sa.Double, nullable=False, index=True),
+    sa.UniqueConstraint("subject", "value_index", name="uq_vault_entries_subject_value"),
+)
+
+# Apart from the entries, so purging expired mappings never lowers a counter: a token is
+# never handed out twice for two values.
+vault_counters = sa.Table(
+    "vault_counters",
+    metadata,
+    sa.Column("subject", sa.String(80), primary_key=True),
+    sa.Column("entity_type", sa.String(64), primary_key=True),
+    sa.Column("last_ordinal", sa.Integer, nullable=False),
+)
+
+request_records = sa.Table(
+    "request_records",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(80), nullable=False, index=True),
+    sa.Column("created_at", sa.Double, nullable=False, index=True),
+    sa.Column("endpoint", sa.String(64), nullable=False),
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("status", sa.Integer, nullable=False),
+    sa.Column("stream", sa.Boolean, nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=True),
+    sa.Column("completion_tokens", sa.Integer, nullable=True),
+    # {"request": {"EMAIL_ADDRESS": 2}, "response": {...}}: counts, never values.
+    sa.Column("entities", sa.JSON, nullable=False),
+    sa.Column("storage_mode", sa.String(16), nullable=False),
+)
+
+transcripts = sa.Table(
+    "transcripts",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("subject", sa.String(80), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False, index=True),
+)

@@ -1,0 +1,232 @@
+"""The vault in the database: token→value mappings sealed with each subject's data key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from veil.pseudonymize.memory_vault import Mapping, RecentMappings
+from veil.pseudonymize.tokens import format_token
+from veil.store.cipher import Cipher, length_prefixed
+from veil.store.database import Database
+from veil.store.schema import vault_counters, vault_entries
+from veil.store.subject_keys import SubjectKeys
+
+# Refreshing a row's expiry on every use would turn each restore into a write; once a
+# minute keeps hot paths read-only at the cost of expiring up to a minute early. It is
+# also how long a mapping may be served from this process's memory without the database
+# being asked, so an erasure made by another replica is honoured here within a minute.
+REFRESH_INTERVAL_SECONDS = 60.0
+
+
+class DatabaseVault:
+    """A Vault shared by every process (and replica) using one database.
+
+    A value is stored only sealed under its subject's data key (AES-GCM, bound to subject
+    and token) and found by a keyed index derived from the same key; the scope is the
+    subject. A mapping expires `ttl_seconds` after its last use (refreshed at most once
+    per REFRESH_INTERVAL_SECONDS or a tenth of the TTL); expired rows read as absent and
+    `purge_expired` deletes them. Ordinals live in their own table and are never reused.
+
+    `tokens_for` resolves a whole request in one write transaction that first locks the
+    subject's key row (PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE): two requests
+    of one subject, on two replicas, never mint conflicting tokens.
+
+    A bounded LRU of recent mappings sits in front, so a streamed reply restoring the same
+    tokens stays off the database. It holds values in clear in process memory.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        keys: SubjectKeys,
+        *,
+        ttl_seconds: float,
+        cache_entries: int = 10_000,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        self._db = db
+        self._keys = keys
+        self._ttl = ttl_seconds
+        self._refresh_after = min(REFRESH_INTERVAL_SECONDS, ttl_seconds / 10)
+        self._clock = clock
+        self._cache = RecentMappings(cache_entries)
+        self._lock = threading.Lock()
+
+    def tokens_for(self, scope: str, items: Sequence[tuple[str, str]]) -> list[str]:
+        now = self._clock()
+        tokens = [""] * len(items)
+        missing = []
+        with self._lock:
+            for position, (_, value) in enumerate(items):
+                mapping = self._cache.by_value(scope, value, now)
+                if mapping is None or self._due_for_refresh(mapping.expires_at, now):
+                    missing.append(position)
+                else:
+                    tokens[position] = mapping.token
+        if missing:
+            resolved = self._resolve(scope, [items[position] for position in missing], now)
+            for position in missing:
+                tokens[position] = resolved[items[position][1]].token
+            with self._lock:
+                for mapping in resolved.values():
+                    self._cache.add(mapping)
+        return tokens
+
+    def value_for(self, scope: str, token: str) -> str | None:
+        now = self._clock()
+        with self._lock:
+            mapping = self._cache.by_token(scope, token, now)
+            if mapping is not None and not self._due_for_refresh(mapping.expires_at, now):
+                return mapping.value
+            if mapping is not None:
+                self._cache.discard(mapping)
+        with self._db.read() as conn:
+            cipher = self._keys.cipher(conn, scope, create=False)
+            if cipher is None:
+                return None
+            row = conn.execute(
+                sa.select(vault_entries.c.value_ct, vault_entries.c.expires_at).where(
+                    vault_entries.c.subject == scope,
+                    vault_entries.c.token == token,
+                    vault_entries.c.expires_at > now,
+                )
+            ).first()
+        if row is None:
+            return None
+        value = cipher.open(row.value_ct, _row_aad(scope, token))
+        self._remember(Mapping(scope, token, value, self._refresh(scope, token, row.expires_at, now)))
+        return value
+
+    def token_of(self, scope: str, value: str) -> str | None:
+        now = self._clock()
+        with self._lock:
+            mapping = self._cache.by_value(scope, value, now)
+            if mapping is not None and not self._due_for_refresh(mapping.expires_at, now):
+                return mapping.token
+            if mapping is not None:
+                self._cache.discard(mapping)
+        with self._db.read() as conn:
+            cipher = self._keys.cipher(conn, scope, create=False)
+            if cipher is None:
+                return None
+            row = conn.execute(
+                sa.select(vault_entries.c.token, vault_entries.c.expires_at).where(
+                    vault_entries.c.subject == scope,
+                    vault_entries.c.value_index == cipher.index(scope, value),
+                    vault_entries.c.expires_at > now,
+                )
+            ).first()
+        if row is None:
+            return None
+        self._remember(Mapping(scope, row.token, value, self._refresh(scope, row.token, row.expires_at, now)))
+        return str(row.token)
+
+    def purge_expired(self) -> int:
+        """Delete every expired mapping; returns how many. Counters stay."""
+        now = self._clock()
+        with self._db.write() as conn:
+            purged = conn.execute(sa.delete(vault_entries).where(vault_entries.c.expires_at <= now)).rowcount
+        with self._lock:
+            self._cache.purge(now)
+        return int(purged)
+
+    def forget(self, scope: str) -> None:
+        """Drop a subject's mappings from this process's memory (after an erasure)."""
+        with self._lock:
+            self._cache.forget_scope(scope)
+        self._keys.forget(scope)
+
+    def _resolve(self, scope: str, items: Sequence[tuple[str, str]], now: float) -> dict[str, Mapping]:
+        resolved: dict[str, Mapping] = {}
+        with self._db.write() as conn:
+            cipher = self._keys.cipher(conn, scope, create=True, lock=True)
+            assert cipher is not None  # create=True
+            for entity_type, value in items:
+                if value not in resolved:
+                    resolved[value] = self._find_or_mint(conn, cipher, scope, entity_type, value, now)
+        # Only after the commit: a rolled-back mint must never reach the cache.
+        return resolved
+
+    def _find_or_mint(
+        self, conn: Connection, cipher: Cipher, scope: str, entity_type: str, value: str, now: float
+    ) -> Mapping:
+        index = cipher.index(scope, value)
+        row = conn.execute(
+            sa.select(vault_entries.c.token, vault_entries.c.expires_at).where(
+                vault_entries.c.subject == scope, vault_entries.c.value_index == index
+            )
+        ).first()
+        if row is not None:
+            if row.expires_at > now:
+                expires_at = row.expires_at
+                if self._due_for_refresh(expires_at, now):
+                    expires_at = now + self._ttl
+                    conn.execute(_refresh_statement(scope, row.token, expires_at))
+                return Mapping(scope, row.token, value, expires_at)
+            # Expired but not purged yet: gone all the same, the value gets a new token.
+            conn.execute(
+                sa.delete(vault_entries).where(
+                    vault_entries.c.subject == scope, vault_entries.c.token == row.token
+                )
+            )
+        bump = self._db.upsert(vault_counters).values(subject=scope, entity_type=entity_type, last_ordinal=1)
+        ordinal = conn.execute(
+            bump.on_conflict_do_update(
+                index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
+                set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
+            ).returning(vault_counters.c.last_ordinal)
+        ).scalar_one()
+        token = format_token(entity_type, ordinal)
+        conn.execute(
+            sa.insert(vault_entries).values(
+                subject=scope,
+                token=token,
+                value_index=index,
+                value_ct=cipher.seal(value, _row_aad(scope, token)),
+                entity_type=entity_type,
+                ordinal=ordinal,
+                created_at=now,
+                expires_at=now + self._ttl,
+            )
+        )
+        return Mapping(scope, token, value, now + self._ttl)
+
+    def _remember(self, mapping: Mapping) -> None:
+        with self._lock:
+            self._cache.add(mapping)
+
+    def _due_for_refresh(self, expires_at: float, now: float) -> bool:
+        return bool(expires_at - now < self._ttl - self._refresh_after)
+
+    def _refresh(self, scope: str, token: str, expires_at: float, now: float) -> float:
+        """The row's expiry after this use, written only when it is due."""
+        if not self._due_for_refresh(expires_at, now):
+            return float(expires_at)
+        renewed = now + self._ttl
+        with self._db.write() as conn:
+            conn.execute(_refresh_statement(scope, token, renewed))
+        return renewed
+
+
+def _refresh_statement(scope: str, token: str, expires_at: float) -> sa.Update:
+    return (
+        sa.update(vault_entries)
+        .where(
+            vault_entries.c.subject == scope,
+            vault_entries.c.token == token,
+            vault_entries.c.expires_at < expires_at,
+        )
+        .values(expires_at=expires_at)
+    )
+
+
+def _row_aad(scope: str, token: str) -> bytes:
+    # Binds a ciphertext to its row: moved to another subject or token, it no longer opens.
+    return length_prefixed("veil/vault", scope, token)
