@@ -31,7 +31,7 @@ from veil.pseudonymize.pseudonymizer import Pseudonymizer
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
 from veil.store.database import Database
-from veil.store.keys import key_provider
+from veil.store.keys import KeyProvider, key_provider
 from veil.store.records import RecordStore
 from veil.store.retention import Retention, purge
 from veil.store.subject_keys import SCOPE_SECRET, SubjectKeys
@@ -81,10 +81,10 @@ def open_database(settings: Settings) -> Database:
     return db
 
 
-def build_subject_keys(settings: Settings, db: Database) -> SubjectKeys:
+def build_key_provider(settings: Settings) -> KeyProvider:
     secret = settings.master_key.get_secret_value() if settings.master_key else None
     retired = settings.retired_master_keys.get_secret_value() if settings.retired_master_keys else None
-    return SubjectKeys(db, key_provider(secret, retired, settings.key_file))
+    return key_provider(secret, retired, settings.key_file)
 
 
 def retention(settings: Settings) -> Retention:
@@ -111,7 +111,7 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
 def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> Starlette:
     """The ASGI app. `http_client` replaces the upstream client (tests pass a MockTransport)."""
     db = open_database(settings)
-    keys = build_subject_keys(settings, db)
+    keys = SubjectKeys(db, build_key_provider(settings))
     analyzer = build_analyzer(settings)
     reply_analyzer = build_reply_analyzer(settings)
     cached_analyzer = CachingAnalyzer(analyzer)

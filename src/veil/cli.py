@@ -1,10 +1,12 @@
-"""The `veil` command: serve, scan, eval, demo."""
+"""The `veil` command: serve, scan, eval, demo, purge, keys."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Veil: a privacy gateway for the OpenAI API."
 )
+keys_cli = typer.Typer(no_args_is_help=True, help="Master keys: generate one, rotate to a new one.")
+cli.add_typer(keys_cli, name="keys")
 
 
 @cli.command()
@@ -180,6 +184,90 @@ def demo() -> None:
     from veil.demo import run_demo
 
     run_demo()
+
+
+@cli.command()
+def purge(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Delete what has outlived its retention now (the server also does this on a schedule)."""
+    from veil.app import open_database, retention
+    from veil.store.retention import purge as run_purge
+
+    settings = Settings()
+    with _store_errors("purge"):
+        db = open_database(settings)
+        try:
+            report = run_purge(db, retention(settings))
+        finally:
+            db.dispose()
+    counts = {"transcripts": report.transcripts, "metadata": report.metadata, "vault": report.vault}
+    if as_json:
+        typer.echo(json.dumps({"removed": counts}))
+        return
+    typer.echo("removed " + ", ".join(f"{name}={count}" for name, count in counts.items()))
+
+
+@keys_cli.command("generate")
+def keys_generate() -> None:
+    """Print a new random master key (base64), for VEIL_MASTER_KEY."""
+    import secrets
+
+    from veil.store.master_key import KEY_BYTES, encode_master_key
+
+    typer.echo(encode_master_key(secrets.token_bytes(KEY_BYTES)))
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-wrap every data key under a new master key; data is not re-encrypted.
+
+    With the key file: makes a new active key (the old one is kept in retired-keys/),
+    unless an earlier rotation was interrupted, which this run then finishes. With
+    VEIL_MASTER_KEY: set it to the new key and VEIL_RETIRED_MASTER_KEYS to the old one
+    first. Safe beside running servers, safe to interrupt and run again.
+    """
+    from veil.app import build_key_provider, open_database
+    from veil.store.keys import FileKeyProvider
+    from veil.store.rotation import pending, rewrap_all
+
+    settings = Settings()
+    with _store_errors("keys rotate"):
+        provider = build_key_provider(settings)
+        db = open_database(settings)
+        try:
+            if pending(db, provider) == 0:
+                if not isinstance(provider, FileKeyProvider):
+                    typer.echo(
+                        f"everything is already wrapped under the active key {provider.active().key_id};"
+                        " to rotate, set VEIL_MASTER_KEY to a new key (`veil keys generate`) and"
+                        " VEIL_RETIRED_MASTER_KEYS to the old one, then run this again"
+                    )
+                    return
+                old = provider.active().key_id
+                new = provider.rotate().key_id
+                typer.echo(f"new master key {new} is active; {old} is kept in retired-keys/")
+            report = rewrap_all(db, provider)
+        finally:
+            db.dispose()
+    typer.echo(
+        f"re-wrapped {report.rewrapped} keys under {report.active_key_id}; {report.remaining} remaining"
+    )
+    if report.remaining:
+        raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _store_errors(command: str) -> Iterator[None]:
+    from veil.store.database import StoreError
+    from veil.store.master_key import MasterKeyError
+
+    try:
+        yield
+    except (StoreError, MasterKeyError) as error:
+        # These messages name files, settings and key ids, never key material or values.
+        typer.echo(f"veil {command}: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

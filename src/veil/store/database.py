@@ -117,8 +117,11 @@ class Database:
         except SQLAlchemyError as error:
             # The driver's message can quote parameters (sealed bytes, subject pseudonyms):
             # only the error class and the database name go further.
-            cause = getattr(error, "orig", None) or error
-            raise StoreError(f"database {self.name} failed: {type(cause).__name__}") from None
+            kind = type(error).__name__
+            driver = getattr(error, "orig", None)
+            if driver is not None:
+                kind += f" ({type(driver).__name__})"
+            raise StoreError(f"database {self.name} failed: {kind}") from None
 
 
 def _current_revision(conn: Connection) -> str | None:

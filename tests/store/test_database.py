@@ -1,0 +1,75 @@
+"""The database: migrations (also when many processes start at once), errors that quote nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import sqlalchemy as sa
+
+from veil.store.database import Database, StoreError
+from veil.store.schema import request_records
+
+MIGRATE = (
+    "import sys; from veil.store.database import Database;"
+    " db = Database(sys.argv[1]); db.migrate(); print(db.revision())"
+)
+
+
+def test_migrating_twice_is_a_no_op(db: Database) -> None:
+    revision = db.revision()
+    db.migrate()
+
+    assert revision is not None and db.revision() == revision
+
+
+def test_processes_starting_at_once_on_a_fresh_database_all_succeed(db_url: str) -> None:
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, db_url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    results = [worker.communicate(timeout=60) for worker in workers]
+
+    assert [worker.returncode for worker in workers] == [0, 0, 0, 0], [err for _, err in results]
+    assert len({out.strip() for out, _ in results}) == 1
+
+
+def test_a_schema_from_a_newer_veil_is_refused(db: Database) -> None:
+    with db.write() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+
+    with pytest.raises(StoreError) as raised:
+        db.migrate()
+    assert "9999" in str(raised.value)
+
+
+def test_a_failing_statement_reports_its_kind_never_its_values(db: Database) -> None:
+    row = {
+        "request_id": "r1",
+        "subject": "subject:ana@example.com",
+        "created_at": 1.0,
+        "endpoint": "chat_completions",
+        "status": 200,
+        "stream": False,
+        "entities": {},
+        "storage_mode": "metadata",
+    }
+    with db.write() as conn:
+        conn.execute(sa.insert(request_records).values(**row))
+
+    with pytest.raises(StoreError) as raised, db.write() as conn:
+        conn.execute(sa.insert(request_records).values(**row))
+    assert "IntegrityError" in str(raised.value)
+    assert "ana@example.com" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+def test_an_unreachable_server_is_a_store_error_without_credentials() -> None:
+    db = Database("postgresql+psycopg://veil:hunter2@127.0.0.1:1/veil?connect_timeout=2")
+    with pytest.raises(StoreError) as raised:
+        db.migrate()
+    assert "hunter2" not in str(raised.value)
+    assert "127.0.0.1:1" in str(raised.value)
