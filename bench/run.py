@@ -23,6 +23,7 @@ from bench.personal import personal_prompt
 from bench.presidio_peer import PresidioPeer
 from bench.processes import FakeUpstream, VeilServer
 from bench.report import Section, markdown, print_sections, write
+from bench.storage import storage_section
 from bench.tiers import NER, RULES, SERVER_ENV, analyzer
 from bench.upstream import PACED_DELTAS, STREAM_DELTAS
 
@@ -53,7 +54,12 @@ def main() -> None:
     # Loaded first: a missing install should fail before minutes of measuring, not after.
     peer = PresidioPeer()
 
-    sections = [*_http(console, scale), *_in_process(console, scale, peer), _quality(console, scale, peer)]
+    sections = [
+        *_http(console, scale),
+        _storage(console, scale),
+        *_in_process(console, scale, peer),
+        _quality(console, scale, peer),
+    ]
     print_sections(console, sections)
     console.print(f"bench took {time.perf_counter() - started:.0f} s")
     if not (args.quick or args.no_write):
@@ -179,6 +185,11 @@ def _http(console: Console, scale: float) -> list[Section]:
         "side runs the rule detectors in both tiers (NER is request-side only)."
     )
     return [whole, stream, fresh]
+
+
+def _storage(console: Console, scale: float) -> Section:
+    with FakeUpstream() as upstream, latency.client() as http:
+        return storage_section(console, http, upstream.url, scale)
 
 
 def _fresh_rows(

@@ -72,7 +72,7 @@ def build_vault(settings: Settings, db: Database, keys: SubjectKeys) -> Vault:
 
 def open_database(settings: Settings) -> Database:
     """The store, migrated to this version's schema (every CLI command opens it this way)."""
-    db = Database(settings.database)
+    db = Database(settings.database, durable=settings.durable_commits)
     try:
         db.migrate()
     except BaseException:

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # SQLAlchemy URL; default: the SQLite file `data_dir/veil.db`.
     # PostgreSQL: postgresql+psycopg://user@host/dbname
     database_url: str | None = None
+    # Every commit waits for the disk: records survive a power cut, not only a crash of Veil.
+    durable_commits: bool = False
     # What is kept of each request: none | metadata | pseudonymized | full.
     storage_mode: Literal["none", "metadata", "pseudonymized", "full"] = "metadata"
     # "memory" keeps tokens in this process only (tests, demos); nothing survives a restart.

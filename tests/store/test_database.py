@@ -73,3 +73,20 @@ def test_an_unreachable_server_is_a_store_error_without_credentials() -> None:
         db.migrate()
     assert "hunter2" not in str(raised.value)
     assert "127.0.0.1:1" in str(raised.value)
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_durable_commits_wait_for_the_disk(db_url: str, durable: bool) -> None:
+    db = Database(db_url, durable=durable)
+    try:
+        with db.read() as conn:
+            if db.dialect == "sqlite":
+                # 1 = NORMAL: a commit survives a crash of the process; 2 = FULL: also a power cut.
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar_one() == (2 if durable else 1)
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            else:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == (
+                    "on" if durable else "off"
+                )
+    finally:
+        db.dispose()
