@@ -1,4 +1,4 @@
-"""The token→value map: the Vault protocol (MemoryVault and store.SQLiteVault implement it)."""
+"""The token→value map: the Vault protocol (MemoryVault and store.DatabaseVault implement it)."""
 
 from __future__ import annotations
 
