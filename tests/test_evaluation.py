@@ -182,6 +182,18 @@ def test_a_prediction_outside_the_targeted_types_is_set_aside() -> None:
     assert report.total.precision is None
 
 
+def test_a_wrong_label_over_a_not_targeted_span_is_still_a_false_positive() -> None:
+    # Over a job title alone a prediction is set aside; over a person and a title it is an
+    # ORGANIZATION on a PERSON, a wrong label, so it counts.
+    text = "Ana Lima\nNurse, and a Welder"
+    corpus = [sample(text, ("PERSON", "Ana Lima"), ("TITLE", "Nurse"), ("TITLE", "Welder"))]
+    stub = StubAnalyzer({text: [("ORGANIZATION", "Ana Lima\nNurse"), ("ORGANIZATION", "Welder")]})
+    report = evaluate(stub, corpus)
+    assert (report.by_type["ORGANIZATION"].predicted, report.by_type["ORGANIZATION"].fp) == (1, 1)
+    assert report.ignored == 1
+    assert report.any_label_precision == 1.0
+
+
 def test_gold_types_are_mapped_to_veil_names() -> None:
     text = "I moved to Leeds."
     corpus = [sample(text, ("GPE", "Leeds"))]

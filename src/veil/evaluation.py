@@ -15,8 +15,10 @@ Matching rule (typed scores), per sample and per targeted type T:
   among the ways to pair them the one with the most pairs is taken. One prediction spanning two gold
   names is one TP and one FN; two predictions splitting one gold name are one TP and one FP;
 - TP(T) = matched pairs, FN(T) = gold spans of T left unmatched, FP(T) = predictions of T left
-  unmatched, except those that overlap a not-targeted gold span: those are set aside (`ignored`),
-  neither TP nor FP, because finding a date or a job title is not a false alarm. Predictions of a
+  unmatched, except those that overlap a not-targeted gold span and no targeted one: those are set
+  aside (`ignored`), neither TP nor FP, because finding a date or a job title is not a false alarm.
+  A prediction that also overlaps a targeted gold span of another type ("Ana Lima\\nNurse" read as
+  one ORGANIZATION over a PERSON and a TITLE) is a wrong label, so it stays an FP. Predictions of a
   type outside `TARGETED` are set aside too;
 - a prediction of the wrong targeted type (LOCATION on a gold PERSON) is an FP of its type and leaves
   the gold span an FN; the redaction still protects, which covered recall shows.
@@ -270,11 +272,16 @@ def evaluate(
             matched = _match(mine, [gold_span for kind, gold_span in aimed if kind == name])
             tp[name] += len(matched)
             for index, prediction in enumerate(mine):
-                if index not in matched and any(_overlap(prediction, g) for g in untargeted):
+                hits_aimed = any(_overlap(prediction, g) for _, g in aimed)
+                if (
+                    index not in matched
+                    and not hits_aimed
+                    and any(_overlap(prediction, g) for g in untargeted)
+                ):
                     ignored += 1
                     continue
                 predicted[name] += 1
-                any_label_hits += any(_overlap(prediction, g) for _, g in aimed)
+                any_label_hits += hits_aimed
     rows = sorted(gold_count.keys() | predicted.keys(), key=lambda n: (n not in targeted, n))
     by_type = {name: Score(gold_count[name], predicted[name], tp[name], covered[name]) for name in rows}
     kilobytes = sum(len(sample.text.encode()) for sample in samples) / 1024
