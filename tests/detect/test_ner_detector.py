@@ -193,6 +193,14 @@ def test_split_text_maps_offsets_exactly() -> None:
         ([{"TEXT": "2001"}], "in 2001", []),
         ([{"TEXT": "X"}], "X marks", []),
         ([{"TEXT": "--"}], "a -- b", []),
+        # no value runs over a line break, real or escaped
+        (
+            [{"TEXT": "Ann"}, {"TEXT": "Lee"}, {"TEXT": "\n"}, {"TEXT": "Leeds"}],
+            "Ann Lee\nLeeds",
+            ["Ann Lee", "Leeds"],
+        ),
+        ([{"TEXT": "Ann"}, {"TEXT": "Lee\\n12"}], "Ann Lee\\n12 Main St", ["Ann Lee"]),
+        ([{"TEXT": "Lee\\nPhone"}], "Lee\\nPhone:", ["Lee"]),
     ],
 )
 def test_span_clean_up(pattern: list[dict[str, str]], text: str, expected: list[str]) -> None:
@@ -250,3 +258,20 @@ def test_a_pipeline_without_ner_is_refused(tmp_path: Path) -> None:
         load_pipeline(str(tmp_path))
     with pytest.raises(NerModelError, match="no 'ner' component"):
         NerDetector(spacy.blank("en"))
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "pieces"),
+    [
+        ("Ann Lee", 0, 7, ["Ann Lee"]),
+        ("Ann Lee\nLeeds", 0, 13, ["Ann Lee", "Leeds"]),
+        ("Ann Lee\r\nLeeds", 0, 14, ["Ann Lee", "", "Leeds"]),
+        ("Ann Lee\\n\\nLeeds", 0, 16, ["Ann Lee", "", "Leeds"]),
+        ("Fax\\nMobile", 4, 11, ["Mobile"]),
+        ("Fax\nMobile", 4, 10, ["Mobile"]),  # the span starts inside the escape: "nMobile"
+        ("C:\\Users\\nina", 9, 13, ["nina"]),  # before a lowercase letter: a path, not a break
+        ("Ann\\tnina Lee", 0, 13, ["Ann\\tnina Lee"]),
+    ],
+)
+def test_line_pieces(text: str, start: int, end: int, pieces: list[str]) -> None:
+    assert [text[a:b] for a, b in ner._line_pieces(text, start, end)] == pieces

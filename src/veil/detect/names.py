@@ -47,10 +47,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from functools import cache
-from importlib.resources import files
 
 from veil.detect.base import Span
-from veil.detect.wordlist import trie_pattern
+from veil.detect.wordlist import data_words, trie_pattern
 
 _UPPER_ACCENTED = "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
 _UPPER = "A-Z" + _UPPER_ACCENTED
@@ -196,20 +195,12 @@ class NameLists:
 def default_name_lists() -> NameLists:
     """The lists shipped in `veil/detect/data`, loaded once per process."""
     return NameLists(
-        [*_read("first_names.txt"), *_read("first_names_world.txt")],
-        _read("surnames.txt"),
-        never_alone=_read("never_alone_names.txt"),
-        common_words=_read("common_word_names.txt"),
-        not_names=_read("not_name_words.txt"),
+        [*data_words("first_names.txt"), *data_words("first_names_world.txt")],
+        data_words("surnames.txt"),
+        never_alone=data_words("never_alone_names.txt"),
+        common_words=data_words("common_word_names.txt"),
+        not_names=data_words("not_name_words.txt"),
     )
-
-
-def _read(name: str) -> list[str]:
-    text = files("veil.detect").joinpath("data").joinpath(name).read_text(encoding="utf-8")
-    words: list[str] = []
-    for line in text.splitlines():
-        words.extend(line.split("#", 1)[0].split())
-    return words
 
 
 class NameDetector:

@@ -23,7 +23,12 @@ score says so.
 Span clean-up, because a token should replace exactly the value: leading and trailing
 punctuation and whitespace go ("John," -> "John"), as do a possessive "'s", a leading
 "the" and leading courtesy words ("Mr.", "Dear"). A span that is then only courtesy words
-("Dear Madam"), has no letter, or is a single character is dropped.
+("Dear Madam"), has no letter, or is a single character is dropped. A span is cut at line
+breaks, real or escaped (`_line_pieces`): no value runs over one.
+
+Second opinion. Each span then goes through `NerReview` (see `ner_review`), which checks
+the label against the name lists: a person read as an ORG or a place becomes a PERSON,
+and everyday abbreviations ("ASAP") and field labels ("Phone") are dropped.
 
 Runtime. Only the `ner` component runs: the tagger, parser and lemmatizer are never
 loaded, and a shared embedding layer that no remaining component listens to is removed
@@ -48,6 +53,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
 from veil.detect.base import Span
+from veil.detect.ner_review import NerReview
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -111,6 +117,9 @@ _COURTESY = frozenset(
 _LEADING_NOISE = _COURTESY | {"the"}
 _LEADING_WORD = re.compile(r"([^\W\d_][\w'\u2019]*)\.?\s+")
 _LETTER = re.compile(r"[^\W\d_]")
+# An escaped break is a backslash and n, r or t not followed by a lowercase letter:
+# "C:\\Users\\nina" is a path, "Lee\\nPhone" two lines.
+_LINE_BREAK = re.compile(r"[\r\n]|\\[nrt](?![a-z])")
 
 
 class NerModelError(Exception):
@@ -138,6 +147,7 @@ class NerDetector:
         *,
         max_piece_chars: int = MAX_PIECE_CHARS,
         batch_chars: int = BATCH_CHARS,
+        review: NerReview | None = None,
     ) -> None:
         if "ner" not in nlp.pipe_names:
             raise NerModelError("The spaCy pipeline has no 'ner' component.")
@@ -146,6 +156,7 @@ class NerDetector:
         self._max_piece_chars = max(1, min(max_piece_chars, nlp.max_length))
         self._batch_chars = batch_chars
         self._lock = threading.Lock()
+        self._review = review if review is not None else NerReview()
 
     def find(self, text: str) -> list[Span]:
         return self.find_many([text])[0]
@@ -167,21 +178,26 @@ class NerDetector:
                 for (index, offset, _), doc in zip(batch, docs, strict=True):
                     text = texts[index]
                     for entity in doc.ents:
-                        span = self._span(
-                            text, entity.label_, offset + entity.start_char, offset + entity.end_char
+                        found[index].extend(
+                            self._spans(
+                                text, entity.label_, offset + entity.start_char, offset + entity.end_char
+                            )
                         )
-                        if span is not None:
-                            found[index].append(span)
         return found
 
-    def _span(self, text: str, label: str, start: int, end: int) -> Span | None:
+    def _spans(self, text: str, label: str, start: int, end: int) -> Iterator[Span]:
         mapped = self._labels.get(label)
         if mapped is None:
-            return None
-        bounds = _trim(text, start, end)
-        if bounds is None:
-            return None
-        return Span(mapped.entity_type, bounds[0], bounds[1], mapped.score, self.name)
+            return
+        for piece_start, piece_end in _line_pieces(text, start, end):
+            bounds = _trim(text, piece_start, piece_end)
+            if bounds is None:
+                continue
+            span = self._review.review(
+                text, Span(mapped.entity_type, bounds[0], bounds[1], mapped.score, self.name)
+            )
+            if span is not None:
+                yield span
 
 
 def load_pipeline(model: str = DEFAULT_MODEL) -> Language:
@@ -257,6 +273,23 @@ def _batches(pieces: list[tuple[int, int, str]], budget: int) -> Iterator[list[t
         size += len(piece[2])
     if batch:
         yield batch
+
+
+def _line_pieces(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """The parts of a span between line breaks, real or escaped (see `_LINE_BREAK`).
+
+    No name, place or organisation runs over a line break, but the model sometimes reads
+    one as a space: "Ann Lee\\n12 Main St" as "Ann Lee 12". Text that carries a JSON or
+    code string's escapes is worse: the model sees one line and glues words across the
+    break ("Lee\\n12", "nMobile").
+    """
+    piece = start
+    if start and text[start - 1] == "\\" and _LINE_BREAK.match(text, start - 1):
+        piece = start + 1  # the span starts inside an escape: "\\nMobile" read as "nMobile"
+    for brk in _LINE_BREAK.finditer(text, piece, end):
+        yield piece, brk.start()
+        piece = brk.end()
+    yield piece, end
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:

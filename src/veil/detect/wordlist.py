@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from importlib.resources import files
 from typing import TypeAlias
 
 _Trie: TypeAlias = dict[str, "_Trie"]
@@ -35,3 +36,12 @@ def _pattern(node: _Trie) -> str:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     return f"(?:{body})?" if "" in node else body
+
+
+def data_words(name: str) -> list[str]:
+    """The words of a shipped list in `veil/detect/data`: whitespace-separated, `#` starts a comment."""
+    text = files("veil.detect").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+    words: list[str] = []
+    for line in text.splitlines():
+        words.extend(line.split("#", 1)[0].split())
+    return words
