@@ -45,6 +45,17 @@ def found(text: str, detector: NameDetector = DETECTOR) -> list[str]:
         ("Name: Affiano Ferrari\nAge: 41", ["Affiano Ferrari"]),
         ("First Name: Grace", ["Grace"]),
         ("call me Ishmael", ["Ishmael"]),
+        # which name: "last name is", "maiden name is", and a question asking for one
+        ("Her maiden name is Meza", ["Meza"]),
+        ("my last name is kowalski", ["kowalski"]),
+        ("The surname is Olsen.", ["Olsen"]),
+        ("What's your last name? Chládek", ["Chládek"]),
+        ("Your name? Bibulat Sultygov\nAge: 41", ["Bibulat Sultygov"]),
+        ("everyone calls me Eija", ["Eija"]),
+        ("She named him Brajko", ["Brajko"]),
+        # after "my name is" a lone word may end like an English one
+        ("My name is Anders.", ["Anders"]),
+        ("My name is Rive", ["Rive"]),
         # names that are also words: supported, or capitalised in mid-sentence
         ("Will Smith acted", ["Will Smith"]),
         ("Ask Will about it", ["Will"]),
@@ -73,6 +84,10 @@ def found(text: str, detector: NameDetector = DETECTOR) -> list[str]:
         ("MS SQL and MAC PAM SHA", []),
         ("Guilty Pleasures (But Secretly Love)", []),
         ("a file named config", []),
+        ("my name is Processing Library", []),
+        ("What is the file name? Report", []),
+        ("What's your last name? It is long", []),
+        ("He calls me back", []),
         ("Thanks. Will you come?", []),
     ],
 )
@@ -168,10 +183,14 @@ SHAPES = NameShapeDetector()
         ("signed by Ellinore Magnusson", ["Ellinore Magnusson"]),
         ("Mikulić began writing", ["Mikulić"]),
         ("Her maiden name is Jóhannesdóttir", ["Jóhannesdóttir"]),
+        # a capitalised function word opening the sentence is not part of the name
+        ("The Zarita Akhtakhanov version", ["Zarita Akhtakhanov"]),
+        ("And Esat Jeknić said", ["Esat Jeknić"]),
         # two capitalised words, one outside ASCII
         ("User: Csenger Gábor", ["Csenger Gábor"]),
         # negatives: places, headings, English words with a surname's ending
         ("I live in São Paulo", []),
+        ("In São Paulo we met", []),
         ("Plan B Options", []),
         ("The Person Comparison", []),
         ("Pydantic and Scientific Python", []),

@@ -20,7 +20,10 @@ How a name is found:
 - A lowercase word is a name only right after a cue and only when listed: "i am john",
   "thanks maria", "mr smith", but "i am happy" finds nothing. After "my name is" an unlisted
   word counts too ("my name is bibulat"), and after "my name is", "Name:", "Dear", "call me"
-  or "named" an unlisted capitalised one ("Dear Svitlana", "call me Ishmael").
+  or "named" an unlisted capitalised one ("Dear Svitlana", "call me Ishmael"). Phrases and
+  questions that ask for a name work the same way: "her maiden name is Meza", "What's your
+  last name? Smith", "everyone calls me Eija". After a phrase a lone word may end like an
+  English one ("My name is Anders"); everywhere else that ending rules an unlisted word out.
 - Words that are also names: a "never alone" name (May, June, Will, Art, China, Paris...)
   needs a listed surname after it, or a cue or title before it ("Will Smith", "ask Will");
   a "common word" name (Mark, Bill, Grace, Hope, Frank...) needs support only at the start
@@ -90,14 +93,26 @@ _TITLE_WORDS = """
 """
 _LOWER_TITLES = ("mr", "mrs", "ms", "mx", "dr", "prof")
 
+# "last name is", "your name?": which name a phrase or a question asks for.
+_NAME_KINDS = ("last", "first", "full", "given", "family", "middle", "maiden", "his", "her", "their", "your")
 # Cues, by kind. "phrase" states a name and allows an unlisted word after it; "label" is a
 # form field; "strong" addresses or names someone; "weak" often comes before a name;
 # "states" comes before a name or an adjective ("i'm frank"), so it never supports an
 # ambiguous one; "title" is a lowercase title. A lone "name is" / "name:" must not follow
 # another word ("file name is", "the name:").
 _CUES = {
-    "phrase": ("my name is", "my name's", "name is", "name's", "my names"),
+    "phrase": (
+        "my name is",
+        "my name's",
+        "name is",
+        "name's",
+        "my names",
+        *(f"{whose} name is" for whose in _NAME_KINDS),
+        "surname is",
+    ),
     "label": (
+        *(f"{whose} name?" for whose in _NAME_KINDS),
+        "surname?",
         "name:",
         "names:",
         "first name:",
@@ -113,7 +128,16 @@ _CUES = {
         "client name:",
         "your name:",
     ),
-    "strong": ("call me", "named", "dear", "known as", "i go by"),
+    "strong": (
+        "call me",
+        "calls me",
+        "named",
+        "named him",
+        "named her",
+        "dear",
+        "known as",
+        "i go by",
+    ),
     "states": ("i'm", "i\u2019m", "i am", "this is", "from:", "contact", "text"),
     "weak": (
         "hi",
@@ -386,7 +410,11 @@ class NameDetector:
         end, _ = self._extend(text, token.start(), token.group(), capitals=capitals)
         if kind == "label" and _LABEL_VALUE_END.match(text, end) is None:
             return None
-        if _ENGLISH_ENDING.search(fold(text[token.start() : end])):
+        value = fold(text[token.start() : end])
+        # "My name is Anders": a phrase states a name, so a lone word may look English, unless
+        # a Title Case run goes on after it ("my name is Processing Library").
+        alone = " " not in value and not _CAPITALISED.match(text, end + 1)
+        if _ENGLISH_ENDING.search(value) and not (kind == "phrase" and alone):
             return None
         return Span(self.entity_type, token.start(), end, self.cued_unlisted_score, self.name)
 

@@ -14,9 +14,10 @@ rare. Some shapes say "person" without a list:
 - two capitalised words, one with a letter outside ASCII, not after a place preposition:
   "Csenger Gábor", "Royale Moïse". ("in São Paulo" stays a place.)
 
-Candidates are runs of capitalised words on one line, a space apart. A run longer than
-four words, or holding a function word, a title, a field label or an English-looking
-word ("Library", "Tracing"), is a heading or a product name and is skipped whole.
+Candidates are runs of capitalised words on one line, a space apart, less any function
+words that open them ("The", "And" at a sentence start). A run longer than four words, or
+holding a function word, a title, a field label or an English-looking word ("Library",
+"Tracing"), is a heading or a product name and is skipped whole.
 Capitalised runs in all capitals are left to `NameDetector`.
 
 Scores sit with the name lists' unsupported guesses (0.6): the model's label wins a tie.
@@ -123,12 +124,18 @@ class NameShapeDetector:
         self.lists = lists if lists is not None else default_name_lists()
 
     def find(self, text: str) -> Iterator[Span]:
+        not_names = self.lists.not_names
         for run in _RUN.finditer(text):
-            if self._is_name(text, run):
-                yield Span(self.entity_type, run.start(), run.end(), self.score, self.name)
+            start, parts = run.start(), run.group().split(" ")
+            # A capitalised function word opening a sentence is not part of the run:
+            # "The Zarita Akhtakhanov version", "And Esat Jeknić said".
+            while len(parts) > 1 and fold(parts[0]) in not_names:
+                start += len(parts[0]) + 1
+                parts = parts[1:]
+            if self._is_name(text, start, parts):
+                yield Span(self.entity_type, start, run.end(), self.score, self.name)
 
-    def _is_name(self, text: str, run: re.Match[str]) -> bool:
-        parts = run.group().split(" ")
+    def _is_name(self, text: str, start: int, parts: list[str]) -> bool:
         words = [p for p in parts if not (_IS_INITIAL.match(p) or _IS_PARTICLE.match(p))]
         if (
             not words
@@ -156,11 +163,7 @@ class NameShapeDetector:
             )
         if ending:
             return True
-        return (
-            foreign
-            and len(words) == 2
-            and not _PLACE_BEFORE.search(text, max(0, run.start() - 12), run.start())
-        )
+        return foreign and len(words) == 2 and not _PLACE_BEFORE.search(text, max(0, start - 12), start)
 
     def _name_like(self, key: str) -> bool:
         lists = self.lists
