@@ -46,11 +46,13 @@ CASES = [
     # legal forms make a company of any label
     ("Gregory of SANTEN CO.LTD. spoke.", "LOCATION", "CO.LTD", ("ORGANIZATION", "CO.LTD")),
     (
-        "Acme Widgets Inc",
+        "Lily Bennett\nNordson Corporation",
         "PERSON",
-        "Acme Widgets Inc",
-        ("PERSON", "Acme Widgets Inc"),
-    ),  # PERSON is left alone
+        "Nordson Corporation",
+        ("ORGANIZATION", "Nordson Corporation"),
+    ),
+    ("Sue D Hague\nCANON INC.", "PERSON", "CANON INC", ("ORGANIZATION", "CANON INC")),
+    ("Inca Smith", "PERSON", "Inca Smith", ("PERSON", "Inca Smith")),  # whole words only
     # abbreviations and labels name nothing
     ("Please reply ASAP.", "ORGANIZATION", "ASAP", None),
     ("Attach the PDF and the IBAN.", "ORGANIZATION", "PDF", None),

@@ -1,5 +1,7 @@
 import pytest
 
+from veil.detect.analyzer import Analyzer
+from veil.detect.base import Span
 from veil.detect.places import PlaceDetector, default_countries
 
 DETECTOR = PlaceDetector()
@@ -18,8 +20,8 @@ def found(text: str) -> list[tuple[str, float]]:
         ("Bosnia and Herzegovina", [("Bosnia and Herzegovina", 0.7)]),
         ("Guinea-Bissau", [("Guinea-Bissau", 0.7)]),
         # the town line above a country line in an address block
-        ("Leigha Mackay\n\nLa Sagne\nSwitzerland", [("Switzerland", 0.7), ("La Sagne", 0.6)]),
-        ("Eloise McKenzie\n\nPARIS\nFrance", [("France", 0.7), ("PARIS", 0.6)]),
+        ("Leigha Mackay\n\nLa Sagne\nSwitzerland", [("Switzerland", 0.7), ("La Sagne", 0.88)]),
+        ("Eloise McKenzie\n\nPARIS\nFrance", [("France", 0.7), ("PARIS", 0.88)]),
         # negatives: lowercase words, a name inside a longer word, a town line with more on it
         ("roast turkey and chile con carne from china", []),
         ("Francesca and Indiana", []),
@@ -42,3 +44,26 @@ def test_countries_are_lowercase_and_loaded_once() -> None:
 def test_countries_are_injectable() -> None:
     detector = PlaceDetector(frozenset({"atlantis"}))
     assert [s.entity_type for s in detector.find("Atlantis and France")] == ["LOCATION"]
+
+
+class _ModelReadsAPerson:
+    """Stands in for the NER model where it reads the town line as a PERSON."""
+
+    name = "ner"
+    guesses = True
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def find(self, text: str) -> list[Span]:
+        start = text.index(self.value)
+        return [Span("PERSON", start, start + len(self.value), 0.85, self.name)]
+
+
+def test_a_town_line_wins_over_the_model_reading_it_as_a_person() -> None:
+    text = "Paul Waechter\n\nJestetten\nGermany"
+    spans = Analyzer([PlaceDetector(), _ModelReadsAPerson("Jestetten")]).analyze(text)
+    assert [(s.entity_type, text[s.start : s.end]) for s in spans] == [
+        ("LOCATION", "Jestetten"),
+        ("LOCATION", "Germany"),
+    ]

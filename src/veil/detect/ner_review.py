@@ -12,8 +12,8 @@ precision, and a person replaced with an ORGANIZATION token misleads the model u
   dropped.
 - An ORGANIZATION that is a common abbreviation (`data/common_abbreviations.txt`) is
   dropped.
-- A LOCATION or NRP span holding a company's legal form ("CO.LTD", "Acme Inc") becomes an
-  ORGANIZATION.
+- A span holding a company's legal form ("CO.LTD", "Illumina Inc", "Nordson Corporation")
+  is an ORGANIZATION, whatever the model labelled it (PERSON included).
 - An ORGANIZATION, LOCATION or NRP span that reads as a person's name becomes a PERSON.
   Two or more words read as a name when the first is a listed given name, or when at least
   two of them are listed names; every word counts only if it could be part of a name
@@ -72,10 +72,12 @@ class NerReview:
         *,
         abbreviations: frozenset[str] | None = None,
         person_score: float = 0.85,
+        organization_score: float = 0.8,
     ) -> None:
         self.lists = lists if lists is not None else default_name_lists()
         self.abbreviations = abbreviations if abbreviations is not None else common_abbreviations()
         self.person_score = person_score
+        self.organization_score = organization_score
 
     def review(self, text: str, span: Span) -> Span | None:
         """The span to keep in place of `span` (relabelled or shortened), or None to drop it."""
@@ -84,12 +86,12 @@ class NerReview:
         legal = any(word in _LEGAL_FORMS for word in words)
         if not legal and all(word in self.lists.not_names for word in words):
             return None
+        if legal:
+            return Span("ORGANIZATION", span.start, span.end, self.organization_score, span.detector)
         if span.entity_type not in _RELABELLED:
             return span
         if span.entity_type == "ORGANIZATION" and fold(value) in self.abbreviations:
             return None
-        if legal:
-            return Span("ORGANIZATION", span.start, span.end, span.score, span.detector)
         end = self._name_end(text, span)
         if end is None:
             return span

@@ -10,8 +10,10 @@ line at the end of an address ("La Sagne\\nSwitzerland") and towns written in ca
 - The line right before a country line, when it holds only one to four capitalised words
   (Title Case or capitals): the town of an address block ("Zafferana Etnea\\nItaly").
 
-Scores: 0.7 for a country (a list match the model's reading wins a tie over), 0.6 for a
-town line.
+Scores: 0.7 for a country (a list match the model's reading wins a tie over); 0.88 for a
+town line, above the model's PERSON (0.85): a lone capitalised line right above a country
+is read as a person's name by the model ("Jestetten\nGermany"), and the block's layout is
+the better evidence.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ class PlaceDetector:
     entity_type = "LOCATION"
     guesses = True
     country_score = 0.7
-    town_score = 0.6
+    town_score = 0.88
     trigger: re.Pattern[str] | None = re.compile(rf"[{_UPPER}]")
 
     def __init__(self, countries: frozenset[str] | None = None) -> None:
