@@ -75,14 +75,16 @@ def test_purge_reports_counts_as_json(monkeypatch: pytest.MonkeyPatch, tmp_path:
 
     from veil.app import build_key_provider, open_database
     from veil.config import Settings
+    from veil.store.audit import AuditLog
     from veil.store.records import Exchange, RecordStore
-    from veil.store.subject_keys import SubjectKeys
+    from veil.store.subject_keys import AUDIT_SECRET, SubjectKeys
 
     monkeypatch.setenv("VEIL_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("VEIL_RETENTION_METADATA_DAYS", "1")
     settings = Settings()
     db = open_database(settings)
-    store = RecordStore(db, SubjectKeys(db, build_key_provider(settings)), "metadata")
+    keys = SubjectKeys(db, build_key_provider(settings))
+    store = RecordStore(db, keys, AuditLog(db, keys.installation_secret(AUDIT_SECRET)), "metadata")
     for request_id, age_days in (("old", 2), ("new", 0)):
         store.save(
             Exchange(request_id, "subject:a", "chat_completions", "m", False, time.time() - age_days * 86_400)

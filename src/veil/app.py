@@ -25,16 +25,20 @@ from veil.detect.ner import NerDetector, load_pipeline
 from veil.detect.registry import default_detectors, prose_detectors
 from veil.errors import ContainUnexpectedErrors, error_body
 from veil.metrics import Metrics
+from veil.policy import consent_defaults, policy_version
 from veil.proxy import Gateway
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.pseudonymizer import Pseudonymizer
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
+from veil.store.audit import AuditLog
+from veil.store.consent import ConsentLedger
 from veil.store.database import Database
 from veil.store.keys import KeyProvider, key_provider
 from veil.store.records import RecordStore
 from veil.store.retention import Retention, purge
-from veil.store.subject_keys import SCOPE_SECRET, SubjectKeys
+from veil.store.subject_keys import AUDIT_SECRET, SCOPE_SECRET, SubjectKeys
+from veil.store.subjects import SubjectData
 from veil.store.vault import DatabaseVault
 from veil.upstream import Upstream
 
@@ -116,7 +120,13 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     reply_analyzer = build_reply_analyzer(settings)
     cached_analyzer = CachingAnalyzer(analyzer)
     vault = build_vault(settings, db, keys)
-    records = RecordStore(db, keys, settings.storage_mode)
+    audit = AuditLog(db, keys.installation_secret(AUDIT_SECRET))
+    records = RecordStore(db, keys, audit, settings.storage_mode)
+    consents = ConsentLedger(db, audit, consent_defaults(settings))
+    scopes = ScopeResolver(
+        keys.installation_secret(SCOPE_SECRET), settings.subject_header, settings.subject_sources
+    )
+    subjects = SubjectData(db, keys, records, consents, audit, forget=functools.partial(_forget, vault, keys))
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
     upstream = Upstream(client, settings.upstream_base_url, upstream_key)
@@ -125,9 +135,11 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         reply_analyzer=reply_analyzer,
         pseudonymizer=Pseudonymizer(cached_analyzer, vault),
         vault=vault,
-        scopes=ScopeResolver(keys.installation_secret(SCOPE_SECRET), settings.subject_header),
+        scopes=scopes,
         upstream=upstream,
         records=records,
+        consents=consents,
+        policy_version=policy_version(settings),
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         # A model costs milliseconds per KB: then every request is analysed off the loop.
@@ -159,6 +171,10 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     app.state.vault = vault
     app.state.database = db
     app.state.records = records
+    app.state.audit = audit
+    app.state.consents = consents
+    app.state.scopes = scopes
+    app.state.subjects = subjects
     app.state.analysis_cache = cached_analyzer
     app.state.gateway = gateway
     return app
@@ -169,6 +185,14 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return JSONResponse(
         error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"), status_code=exc.status_code
     )
+
+
+def _forget(vault: Vault, keys: SubjectKeys, subject: str) -> None:
+    """Drop an erased subject from this process's memory."""
+    forget = getattr(vault, "forget", None)
+    if forget is not None:
+        forget(subject)
+    keys.forget(subject)
 
 
 async def _purge_periodically(

@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = Path("veil.toml")
+ConsentPurpose = Literal["send_to_provider", "store_transcripts", "provider_retention"]
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,19 @@ class Settings(BaseSettings):
     # How much of a streamed reply may be held back while a value could still be forming.
     stream_hold_max_chars: int = 8192
     subject_header: str = "x-veil-subject"
+    # Where the data subject's id comes from, first match wins: "user", "safety_identifier",
+    # "header" (subject_header). None of them: the API key's scope.
+    subject_sources: tuple[Literal["user", "safety_identifier", "header"], ...] = (
+        "user",
+        "safety_identifier",
+        "header",
+    )
+    # A subject's consent before they make a choice of their own (purposes left out keep
+    # Veil's defaults: send_to_provider and store_transcripts granted, provider_retention not).
+    consent_defaults: dict[ConsentPurpose, bool] = Field(default_factory=dict)
+    # The admin API and dashboard; unset: they answer 401 to everyone.
+    admin_key: SecretStr | None = None
+    portal_token_ttl_seconds: float = Field(default=900.0, gt=0)
     log_level: str = "INFO"
 
     @property

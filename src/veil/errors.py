@@ -58,6 +58,12 @@ class VaultUnavailable(VeilError):
     code = "vault_unavailable"
 
 
+class ConsentWithdrawn(VeilError):
+    status_code = 403
+    error_type = "permission_error"
+    code = "consent_withdrawn"
+
+
 class StorageUnavailable(VeilError):
     status_code = 503
     code = "storage_unavailable"

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from veil.detect.base import TextAnalyzer
-from veil.errors import StorageUnavailable, VeilError, error_body
+from veil.errors import ConsentWithdrawn, StorageUnavailable, VeilError, error_body
 from veil.metrics import Metrics
-from veil.openai_api.chat import ChatStreamRewriter, rewrite_completion
+from veil.openai_api.chat import DONE, ChatStreamRewriter, rewrite_completion
 from veil.openai_api.requests import check_chat_request, read_json
 from veil.openai_api.sse import SSEDecoder, encode_event
 from veil.openai_api.text_fields import text_slots
@@ -32,6 +32,7 @@ from veil.pseudonymize.reply import ReplyFilter
 from veil.pseudonymize.restore import Restorer
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
+from veil.store.consent import PURPOSES, ConsentLedger, ConsentState
 from veil.store.records import Exchange, RecordStore
 from veil.upstream import Upstream, map_upstream_errors
 
@@ -53,6 +54,8 @@ class Gateway:
         scopes: ScopeResolver,
         upstream: Upstream,
         records: RecordStore,
+        consents: ConsentLedger,
+        policy_version: str,
         metrics: Metrics,
         max_body_bytes: int,
         inline_detection_chars: int,
@@ -69,6 +72,8 @@ class Gateway:
         self._scopes = scopes
         self._upstream = upstream
         self._records = records
+        self._consents = consents
+        self._policy_version = policy_version
         self._saving: set[asyncio.Task[None]] = set()
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
@@ -94,15 +99,23 @@ class Gateway:
             check_chat_request(body)
             scope = self._scopes.resolve(body, request.headers)
             exchange = self._exchange(request_id, scope, endpoint, body)
-            if self._records.mode == "full":
+            consent = await self._consent(exchange)
+            stored = self._records.stored_mode(exchange)
+            if stored == "full":
                 exchange.request = orjson.loads(orjson.dumps(body))
+            self._scopes.hide_subject(body)
+            if not consent.allows("provider_retention"):
+                # The provider keeps nothing on its side: no stored completion, no metadata tags.
+                body["store"] = False
+                body.pop("metadata", None)
             exchange.request_entities = await self._pseudonymize(scope, body)
-            if self._records.mode == "pseudonymized":
+            if stored == "pseudonymized":
                 exchange.request = body
             receipt = {
                 "x-request-id": request_id,
                 "x-veil-redactions": _receipt(exchange.request_entities),
-                "x-veil-stored": self._records.mode,
+                "x-veil-stored": stored,
+                "x-veil-policy-version": self._policy_version,
             }
             reply = self._reply_filter(scope)
             upstream_request = self._upstream.request(
@@ -119,11 +132,30 @@ class Gateway:
             self._warm(reply)
         except VeilError as error:
             response = _error_response(error, request_id)
-            if exchange is not None and not isinstance(error, StorageUnavailable):
-                exchange.status = error.status_code
+            if (
+                exchange is not None
+                and exchange.outcome == "forwarded"
+                and not isinstance(error, StorageUnavailable)
+            ):
+                exchange.status, exchange.outcome = error.status_code, "failed"
                 self._save_later(exchange)
         self._done(endpoint, request_id, response.status_code, started)
         return response
+
+    async def _consent(self, exchange: Exchange) -> ConsentState:
+        """The subject's consent, read fresh for every request: a change counts at once.
+        Refuses the request (403, recorded) when sending to the provider is withdrawn."""
+        state = await anyio.to_thread.run_sync(self._consents.state, exchange.subject)
+        exchange.consent = {purpose: state.allows(purpose) for purpose in PURPOSES}
+        exchange.transcript_allowed = state.allows("store_transcripts")
+        if not state.allows("send_to_provider"):
+            exchange.status, exchange.outcome = ConsentWithdrawn.status_code, "refused_consent"
+            await self._save(exchange)
+            raise ConsentWithdrawn(
+                "This user has withdrawn consent to send requests to the AI provider;"
+                " nothing was forwarded."
+            )
+        return state
 
     async def models(self, request: Request) -> Response:
         request_id = f"veil-{uuid.uuid4().hex}"
@@ -175,14 +207,15 @@ class Gateway:
     ) -> Response:
         headers = {**_passed_headers(upstream), **receipt}
         exchange.status = upstream.status_code
+        stored = self._records.stored_mode(exchange)
         try:
             document = upstream.json()
         except ValueError:
             self._metrics.upstream_errors.labels("invalid_json").inc()
             text = reply(upstream.text, json_string=False)
             exchange.response_entities = reply.redacted
-            if self._records.keeps_transcripts:
-                exchange.response = text if self._records.mode == "full" else upstream.text
+            if stored in ("pseudonymized", "full"):
+                exchange.response = text if stored == "full" else upstream.text
             return Response(
                 text,
                 status_code=upstream.status_code,
@@ -191,11 +224,11 @@ class Gateway:
             )
         if upstream.status_code >= 400:
             self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
-        if self._records.mode == "pseudonymized":
+        if stored == "pseudonymized":
             exchange.response = orjson.loads(upstream.content)
         _take_usage(exchange, document)
         rewrite_completion(document, reply)
-        if self._records.mode == "full":
+        if stored == "full":
             exchange.response = document
         exchange.response_entities = reply.redacted
         self._count_reply(reply)
@@ -222,16 +255,22 @@ class Gateway:
             return response
         request_id = exchange.request_id
         exchange.status = 200
-        mode = self._records.mode
+        mode = self._records.stored_mode(exchange)
         kept: list[str] = []
-        if self._records.keeps_transcripts:
+        if mode in ("pseudonymized", "full"):
             exchange.response = kept
+
+        # The upstream's [DONE] is sent on only once the record is committed.
+        ended: list[bool] = []
 
         def rewrite(payload: str) -> list[str]:
             _take_stream_usage(exchange, payload)
-            rewritten = rewriter.rewrite(payload)
-            kept.extend(rewritten if mode == "full" else (payload,) if mode == "pseudonymized" else ())
-            return rewritten
+            if mode == "pseudonymized":
+                kept.append(payload)
+            released = _without_done(rewriter.rewrite(payload), ended)
+            if mode == "full":
+                kept.extend(released)
+            return released
 
         rewriter = ChatStreamRewriter(reply.channel)
 
@@ -246,12 +285,14 @@ class Gateway:
                         if out:
                             yield b"".join(out)
                 out = [encode_event(o) for p in decoder.close() for o in rewrite(p)]
-                tail = rewriter.end_of_upstream()
+                tail = _without_done(rewriter.end_of_upstream(), ended)
+                if ended:
+                    tail.append(DONE)
                 if mode == "full":
                     kept.extend(tail)
                 exchange.response_entities = reply.redacted
-                # The record is committed before the last event leaves: a client that saw
-                # the end of its reply can count on its record.
+                # The record is committed before the stream's end is sent: a client that saw
+                # its reply complete can count on its record.
                 saved = True
                 await self._save(exchange)
                 self._count_reply(reply)
@@ -291,23 +332,21 @@ class Gateway:
         )
 
     async def _save(self, exchange: Exchange) -> None:
-        """Commit the request's record before the reply is released; fail closed if it cannot be."""
-        if self._records.mode == "none":
-            return
+        """Commit the request's audit entry and record before the reply is released; fail
+        closed if they cannot be."""
+        exchange.policy_version = self._policy_version
         try:
             await anyio.to_thread.run_sync(self._records.save, exchange)
         except Exception as exc:
             self._metrics.storage_errors.inc()
             log.error("request %s: record not stored: %s", exchange.request_id, type(exc).__name__)
             raise StorageUnavailable(
-                "Veil could not store this request's record, as its storage policy requires;"
+                "Veil could not record this request, as its audit and storage policy require;"
                 " the reply was withheld."
             ) from None
 
     def _save_later(self, exchange: Exchange) -> None:
         """Best effort, off the response's path: the record of a request that failed."""
-        if self._records.mode == "none":
-            return
         task = asyncio.get_running_loop().create_task(self._save_quietly(exchange))
         self._saving.add(task)
         task.add_done_callback(self._saving.discard)
@@ -343,6 +382,14 @@ class Gateway:
         self._metrics.requests.labels(endpoint, str(status)).inc()
         self._metrics.latency.labels(endpoint).observe(elapsed)
         log.info("%s %s status=%d ms=%.1f", request_id, endpoint, status, elapsed * 1000)
+
+
+def _without_done(payloads: list[str], ended: list[bool]) -> list[str]:
+    """`payloads` less the end-of-stream marker; `ended` gets an entry if it was there."""
+    if DONE not in payloads:
+        return payloads
+    ended.append(True)
+    return [payload for payload in payloads if payload != DONE]
 
 
 def _take_usage(exchange: Exchange, document: Any) -> None:

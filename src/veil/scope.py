@@ -1,28 +1,50 @@
-"""Whose tokens these are: the scope a request's values are pseudonymized in.
+"""Whose data this is: the scope a request's values are pseudonymized, stored and audited in.
 
-The end user when the request names one (`user`, `safety_identifier`, or the subject
-header), else the API key. A scope is a keyed hash, so neither the subject id nor the
-key is ever stored or logged.
+The data subject is the end user the request names (`user`, `safety_identifier`, or the
+subject header; which of them count, and in what order, is configurable), else the API key.
+A scope is a keyed hash, so neither the subject id nor the key is ever stored or logged,
+and the provider sees the subject only as another keyed hash (`provider_id`), which does
+not match the scope stored here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
+
+SUBJECT_SOURCES = ("user", "safety_identifier", "header")
+# The request fields that name the end user; the provider gets `provider_id` in their place.
+SUBJECT_FIELDS = ("user", "safety_identifier")
 
 
 class ScopeResolver:
-    def __init__(self, secret: bytes, subject_header: str) -> None:
+    def __init__(self, secret: bytes, subject_header: str, sources: Sequence[str] = SUBJECT_SOURCES) -> None:
+        unknown = set(sources) - set(SUBJECT_SOURCES)
+        if unknown:
+            raise ValueError(f"unknown subject sources: {', '.join(sorted(unknown))}")
         self._secret = secret
         self._subject_header = subject_header.lower()
+        self._sources = tuple(sources)
 
     def resolve(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> str:
-        for candidate in (body.get("user"), body.get("safety_identifier"), headers.get(self._subject_header)):
+        for source in self._sources:
+            candidate = headers.get(self._subject_header) if source == "header" else body.get(source)
             if isinstance(candidate, str) and candidate:
-                return self._hash("subject", candidate)
+                return self.subject_scope(candidate)
         return self._hash("key", _bearer(headers) or "")
+
+    def subject_scope(self, identifier: str) -> str:
+        """The scope of the end user the app calls `identifier` (for export, erasure, portal)."""
+        return self._hash("subject", identifier)
+
+    def hide_subject(self, body: MutableMapping[str, Any]) -> None:
+        """Replace the end-user ids in `body` with what the provider may see of them."""
+        for field in SUBJECT_FIELDS:
+            value = body.get(field)
+            if isinstance(value, str) and value:
+                body[field] = self._hash("provider", value).replace("provider:", "veil-", 1)
 
     def _hash(self, kind: str, identifier: str) -> str:
         digest = hmac.new(self._secret, f"{kind}\0{identifier}".encode(), hashlib.sha256)

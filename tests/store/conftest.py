@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from databases import BACKENDS, database_url
+from veil.store.audit import AuditLog
 from veil.store.database import Database
 from veil.store.keys import EnvKeyProvider
 from veil.store.master_key import encode_master_key
@@ -35,3 +36,8 @@ def master_key_text() -> str:
 @pytest.fixture
 def keys(db: Database, master_key_text: str) -> SubjectKeys:
     return SubjectKeys(db, EnvKeyProvider(master_key_text))
+
+
+@pytest.fixture
+def audit(db: Database) -> AuditLog:
+    return AuditLog(db, secrets.token_bytes(32))

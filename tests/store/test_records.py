@@ -7,6 +7,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
+from veil.store.audit import AuditLog
 from veil.store.cipher import CipherError
 from veil.store.database import Database
 from veil.store.records import STORAGE_MODES, Exchange, RecordStore, StorageMode
@@ -40,9 +41,9 @@ def rows(db: Database) -> tuple[list[sa.Row[tuple[object, ...]]], list[sa.Row[tu
 
 @pytest.mark.parametrize("mode", STORAGE_MODES)
 def test_each_mode_keeps_what_it_names_and_no_more(
-    db: Database, keys: SubjectKeys, mode: StorageMode
+    db: Database, keys: SubjectKeys, audit: AuditLog, mode: StorageMode
 ) -> None:
-    store = RecordStore(db, keys, mode)
+    store = RecordStore(db, keys, audit, mode)
     store.save(exchange())
 
     records, sealed = rows(db)
@@ -66,8 +67,10 @@ def test_each_mode_keeps_what_it_names_and_no_more(
         assert opened["request_id"] == "veil-1"
 
 
-def test_a_transcript_moved_to_another_request_does_not_open(db: Database, keys: SubjectKeys) -> None:
-    store = RecordStore(db, keys, "full")
+def test_a_transcript_moved_to_another_request_does_not_open(
+    db: Database, keys: SubjectKeys, audit: AuditLog
+) -> None:
+    store = RecordStore(db, keys, audit, "full")
     store.save(exchange("veil-1"))
     store.save(exchange("veil-2"))
     with db.write() as conn:
@@ -80,8 +83,8 @@ def test_a_transcript_moved_to_another_request_does_not_open(db: Database, keys:
         store.transcripts_of("subject:ana")
 
 
-def test_a_subject_sees_only_their_own_transcripts(db: Database, keys: SubjectKeys) -> None:
-    store = RecordStore(db, keys, "full")
+def test_a_subject_sees_only_their_own_transcripts(db: Database, keys: SubjectKeys, audit: AuditLog) -> None:
+    store = RecordStore(db, keys, audit, "full")
     store.save(exchange("veil-1", "subject:ana"))
     store.save(exchange("veil-2", "subject:bo"))
 

@@ -6,6 +6,7 @@ import time
 
 import sqlalchemy as sa
 
+from veil.store.audit import AuditLog
 from veil.store.database import Database
 from veil.store.records import Exchange, RecordStore
 from veil.store.retention import DAY, Retention, purge
@@ -31,9 +32,9 @@ def counts(db: Database) -> tuple[int, int, int]:
         )
 
 
-def test_each_category_is_kept_for_its_own_days(db: Database, keys: SubjectKeys) -> None:
+def test_each_category_is_kept_for_its_own_days(db: Database, keys: SubjectKeys, audit: AuditLog) -> None:
     now = time.time()
-    store = RecordStore(db, keys, "pseudonymized")
+    store = RecordStore(db, keys, audit, "pseudonymized")
     record(store, "fresh", now - 1 * DAY)
     record(store, "week-old", now - 8 * DAY)
     record(store, "month-old", now - 31 * DAY)
@@ -53,9 +54,9 @@ def test_each_category_is_kept_for_its_own_days(db: Database, keys: SubjectKeys)
         assert set(conn.execute(sa.select(request_records.c.request_id)).scalars()) == {"fresh", "week-old"}
 
 
-def test_purging_twice_removes_nothing_more(db: Database, keys: SubjectKeys) -> None:
+def test_purging_twice_removes_nothing_more(db: Database, keys: SubjectKeys, audit: AuditLog) -> None:
     now = time.time()
-    record(RecordStore(db, keys, "full"), "old", now - 100 * DAY)
+    record(RecordStore(db, keys, audit, "full"), "old", now - 100 * DAY)
 
     assert purge(db, RETENTION, now=now).total == 2
     assert purge(db, RETENTION, now=now).total == 0

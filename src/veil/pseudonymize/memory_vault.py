@@ -177,6 +177,11 @@ class MemoryVault:
             mapping.expires_at = now + self._ttl
             return mapping.token
 
+    def forget(self, scope: str) -> None:
+        """Drop every mapping of `scope` (an erased subject); its counters stay."""
+        with self._lock:
+            self._mappings.forget_scope(scope)
+
     def purge_expired(self) -> int:
         """Drop every expired mapping now; returns how many."""
         with self._lock:

@@ -107,6 +107,14 @@ class Database:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
+    def scrub(self) -> None:
+        """Push deleted rows out of SQLite's WAL into the main file, where `secure_delete`
+        has zeroed them. PostgreSQL reclaims dead rows by VACUUM; what they held is sealed
+        under keys that no longer exist."""
+        if self.dialect == "sqlite":
+            with self._map_errors(), self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def revision(self) -> str | None:
         with self.read() as conn:
             return _current_revision(conn)
@@ -161,6 +169,8 @@ def _sqlite_engine(url: sa.URL, busy_timeout_ms: int, durable: bool) -> Engine:
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         _enable_wal(dbapi_connection, busy_timeout_ms / 1000)
         dbapi_connection.execute(f"PRAGMA synchronous = {'FULL' if durable else 'NORMAL'}")
+        # Deleted content is overwritten with zeros, not left in free pages.
+        dbapi_connection.execute("PRAGMA secure_delete = ON")
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
+from veil.store.audit import AuditLog
 from veil.store.cipher import Cipher, length_prefixed
 from veil.store.database import Database
 from veil.store.schema import request_records, transcripts
@@ -44,26 +45,53 @@ class Exchange:
     response_entities: Counter[str] = field(default_factory=Counter)
     request: Any = None
     response: Any = None
+    # What the request was handled under: consent state by purpose, the policy version, and
+    # what became of it ("forwarded", "refused_consent", "failed").
+    consent: dict[str, bool] | None = None
+    policy_version: str | None = None
+    outcome: str = "forwarded"
+    # False when the subject withdrew `store_transcripts`: then only metadata is kept.
+    transcript_allowed: bool = True
+
+    def audit_entry(self, stored: str) -> dict[str, Any]:
+        """The request's decision for the audit log: types, counts and actions, never values."""
+        return {
+            "request_id": self.request_id,
+            "endpoint": self.endpoint,
+            "status": self.status,
+            "outcome": self.outcome,
+            "entities": {"request": dict(self.request_entities), "response": dict(self.response_entities)},
+            "actions": {
+                **{kind: "pseudonymize" for kind in self.request_entities},
+                **{f"response:{kind}": "redact" for kind in self.response_entities},
+            },
+            "policy_version": self.policy_version,
+            "consent": self.consent,
+            "stored": stored,
+        }
 
 
 class RecordStore:
-    """Writes each request's record; nothing at all in mode `none`.
+    """Writes each request's audit entry and, as the storage mode asks, its record.
 
     Metadata holds counts and names (model, entity types), never values, and stays in
     clear so it can be counted over. Transcripts are sealed with the subject's data key,
-    bound to their request id, subject and kind.
+    bound to their request id, subject and kind. The audit entry is written in every mode,
+    in the same transaction: accountability is not optional, and it holds no values.
     """
 
     def __init__(
         self,
         db: Database,
         keys: SubjectKeys,
+        audit: AuditLog,
         mode: StorageMode,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._db = db
         self._keys = keys
+        self._audit = audit
         self.mode: StorageMode = mode
         self._clock = clock
 
@@ -71,11 +99,19 @@ class RecordStore:
     def keeps_transcripts(self) -> bool:
         return self.mode in ("pseudonymized", "full")
 
+    def stored_mode(self, exchange: Exchange) -> StorageMode:
+        """What is kept of this exchange: the mode, lowered to metadata without transcript consent."""
+        if self.keeps_transcripts and not exchange.transcript_allowed:
+            return "metadata"
+        return self.mode
+
     def save(self, exchange: Exchange) -> None:
         """Commit the record; when this returns it survives a crash of the process."""
-        if self.mode == "none":
-            return
+        stored = self.stored_mode(exchange)
         with self._db.write() as conn:
+            self._audit.append(conn, "request", exchange.subject, exchange.audit_entry(stored))
+            if stored == "none":
+                return
             conn.execute(
                 sa.insert(request_records).values(
                     request_id=exchange.request_id,
@@ -91,10 +127,12 @@ class RecordStore:
                         "request": dict(exchange.request_entities),
                         "response": dict(exchange.response_entities),
                     },
-                    storage_mode=self.mode,
+                    storage_mode=stored,
+                    consent=exchange.consent,
+                    policy_version=exchange.policy_version,
                 )
             )
-            if self.keeps_transcripts and exchange.request is not None:
+            if stored in ("pseudonymized", "full") and exchange.request is not None:
                 cipher = self._keys.cipher(conn, exchange.subject, create=True)
                 assert cipher is not None  # create=True
                 document = orjson.dumps({"request": exchange.request, "response": exchange.response})
@@ -102,8 +140,8 @@ class RecordStore:
                     sa.insert(transcripts).values(
                         request_id=exchange.request_id,
                         subject=exchange.subject,
-                        kind=self.mode,
-                        sealed=cipher.seal_bytes(document, transcript_aad(exchange, self.mode)),
+                        kind=stored,
+                        sealed=cipher.seal_bytes(document, transcript_aad(exchange, stored)),
                         created_at=exchange.started_at,
                     )
                 )

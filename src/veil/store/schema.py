@@ -71,6 +71,9 @@ request_records = sa.Table(
     # {"request": {"EMAIL_ADDRESS": 2}, "response": {...}}: counts, never values.
     sa.Column("entities", sa.JSON, nullable=False),
     sa.Column("storage_mode", sa.String(16), nullable=False),
+    # The consent state the request was handled under, and the policy version that decided it.
+    sa.Column("consent", sa.JSON, nullable=True),
+    sa.Column("policy_version", sa.String(64), nullable=True),
 )
 
 transcripts = sa.Table(
@@ -81,4 +84,50 @@ transcripts = sa.Table(
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("sealed", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.Double, nullable=False, index=True),
+)
+
+# The consent ledger: append-only; a subject's state for a purpose is its latest row.
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(80), nullable=False),
+    sa.Column("purpose", sa.String(40), nullable=False),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
+    sa.Index("ix_consents_subject_purpose", "subject", "purpose", "id"),
+)
+
+# The audit log: a hash chain. `body` is the canonical JSON of the whole entry (its seq,
+# time, kind, subject, data and the previous entry's hash); `hash` is SHA-256 of `body`.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(80), nullable=True, index=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+# The signed head of the chain (one row), rewritten with every append, so a truncated tail
+# or a rewritten history shows; and a signed checkpoint kept every so many entries.
+audit_head = sa.Table(
+    "audit_head",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),
+)
+
+audit_checkpoints = sa.Table(
+    "audit_checkpoints",
+    metadata,
+    sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(64), nullable=False),
+    sa.Column("recorded_at", sa.Double, nullable=False),
 )

@@ -31,6 +31,7 @@ from veil.store.master_key import KEY_BYTES
 from veil.store.schema import installation_secrets, subject_keys
 
 SCOPE_SECRET = "scope-hash-key"
+AUDIT_SECRET = "audit-signing-key"
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,7 +100,7 @@ class DatabaseVault:
             ).first()
         if row is None:
             return None
-        value = cipher.open(row.value_ct, _row_aad(scope, token))
+        value = cipher.open(row.value_ct, row_aad(scope, token))
         self._remember(Mapping(scope, token, value, self._refresh(scope, token, row.expires_at, now)))
         return value
 
@@ -189,7 +189,7 @@ class DatabaseVault:
                 subject=scope,
                 token=token,
                 value_index=index,
-                value_ct=cipher.seal(value, _row_aad(scope, token)),
+                value_ct=cipher.seal(value, row_aad(scope, token)),
                 entity_type=entity_type,
                 ordinal=ordinal,
                 created_at=now,
@@ -227,6 +227,6 @@ def _refresh_statement(scope: str, token: str, expires_at: float) -> sa.Update:
     )
 
 
-def _row_aad(scope: str, token: str) -> bytes:
+def row_aad(scope: str, token: str) -> bytes:
     # Binds a ciphertext to its row: moved to another subject or token, it no longer opens.
     return length_prefixed("veil/vault", scope, token)
