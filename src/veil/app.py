@@ -91,6 +91,35 @@ def build_key_provider(settings: Settings) -> KeyProvider:
     return key_provider(secret, retired, settings.key_file)
 
 
+@dataclasses.dataclass(frozen=True)
+class Store:
+    """The privacy store's objects, as `veil serve` and every CLI command use them."""
+
+    db: Database
+    keys: SubjectKeys
+    vault: Vault
+    audit: AuditLog
+    records: RecordStore
+    consents: ConsentLedger
+    scopes: ScopeResolver
+    subjects: SubjectData
+
+
+def build_store(settings: Settings) -> Store:
+    db = open_database(settings)
+    keys = SubjectKeys(db, build_key_provider(settings))
+    vault = build_vault(settings, db, keys)
+    audit = AuditLog(db, keys.installation_secret(AUDIT_SECRET))
+    records = RecordStore(db, keys, audit, settings.storage_mode)
+    consents = ConsentLedger(db, audit, consent_defaults(settings))
+    scopes = ScopeResolver(
+        keys.installation_secret(SCOPE_SECRET), settings.subject_header, settings.subject_sources
+    )
+    forget = functools.partial(_forget, vault, keys)
+    subjects = SubjectData(db, keys, records, consents, audit, forget=forget)
+    return Store(db, keys, vault, audit, records, consents, scopes, subjects)
+
+
 def retention(settings: Settings) -> Retention:
     return Retention(
         transcripts_days=settings.retention_transcripts_days,

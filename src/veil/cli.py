@@ -1,4 +1,4 @@
-"""The `veil` command: serve, scan, eval, demo, purge, keys."""
+"""The `veil` command: serve, scan, eval, demo, purge, keys, subjects, audit."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from rich.table import Table
 from veil.config import Settings
 
 if TYPE_CHECKING:
+    from veil.app import Store
     from veil.evaluation import Score
 
 cli = typer.Typer(
@@ -24,6 +25,13 @@ cli = typer.Typer(
 )
 keys_cli = typer.Typer(no_args_is_help=True, help="Master keys: generate one, rotate to a new one.")
 cli.add_typer(keys_cli, name="keys")
+subjects_cli = typer.Typer(
+    no_args_is_help=True, help="One person's data: export it, erase it, see or change their consent."
+)
+cli.add_typer(subjects_cli, name="subjects")
+audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
+cli.add_typer(audit_cli, name="audit")
+UserId = Annotated[str, typer.Argument(help="The app's id for the person: what it sends as `user`.")]
 
 
 @cli.command()
@@ -255,6 +263,77 @@ def keys_rotate() -> None:
     )
     if report.remaining:
         raise typer.Exit(1)
+
+
+@subjects_cli.command("export")
+def subjects_export(user: UserId) -> None:
+    """Print everything held about a person as one JSON document (GDPR Art. 15/20)."""
+    with _store("subjects export") as store:
+        document = store.subjects.export(store.scopes.subject_scope(user), by="cli")
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@subjects_cli.command("erase")
+def subjects_erase(
+    user: UserId,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase a person (GDPR Art. 17): destroy their data key, delete their rows; print the receipt."""
+    if not yes:
+        typer.confirm(f"Erase everything held about {user!r}? This cannot be undone", abort=True)
+    with _store("subjects erase") as store:
+        receipt = store.subjects.erase(store.scopes.subject_scope(user), by="cli")
+    typer.echo(json.dumps(receipt, indent=2))
+
+
+@subjects_cli.command("consent")
+def subjects_consent(
+    user: UserId,
+    purpose: Annotated[
+        str | None, typer.Argument(help="send_to_provider, store_transcripts or provider_retention.")
+    ] = None,
+    choice: Annotated[str | None, typer.Argument(help="grant or withdraw.")] = None,
+) -> None:
+    """Show a person's consent, or record a choice for one purpose."""
+    from veil.store.consent import UnknownPurposeError
+
+    if (purpose is None) != (choice is None) or choice not in (None, "grant", "withdraw"):
+        typer.echo("veil subjects consent: give both PURPOSE and grant|withdraw, or neither", err=True)
+        raise typer.Exit(2)
+    with _store("subjects consent") as store:
+        subject = store.scopes.subject_scope(user)
+        if purpose is not None:
+            try:
+                store.consents.set(subject, purpose, choice == "grant", source="cli")
+            except UnknownPurposeError as error:
+                typer.echo(f"veil subjects consent: {error}", err=True)
+                raise typer.Exit(2) from None
+        state = store.consents.state(subject)
+    typer.echo(json.dumps(state.as_dict(), indent=2))
+
+
+@audit_cli.command("verify")
+def audit_verify() -> None:
+    """Check the whole audit chain. Exit 0 when intact; 1 naming the first bad entry."""
+    with _store("audit verify") as store:
+        result = store.audit.verify()
+    if result.ok:
+        typer.echo(f"audit chain intact: {result.entries} entries")
+        return
+    typer.echo(f"audit chain broken at entry {result.first_bad_seq}: {result.problem}", err=True)
+    raise typer.Exit(1)
+
+
+@contextlib.contextmanager
+def _store(command: str) -> Iterator[Store]:
+    from veil.app import build_store
+
+    with _store_errors(command):
+        store = build_store(Settings())
+        try:
+            yield store
+        finally:
+            store.db.dispose()
 
 
 @contextlib.contextmanager
