@@ -181,7 +181,9 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         purger = asyncio.create_task(
-            _purge_periodically(db, vault, retention(settings), metrics, settings.purge_interval_seconds)
+            _purge_periodically(
+                db, vault, audit, retention(settings), metrics, settings.purge_interval_seconds
+            )
         )
         try:
             yield
@@ -225,7 +227,7 @@ def _forget(vault: Vault, keys: SubjectKeys, subject: str) -> None:
 
 
 async def _purge_periodically(
-    db: Database, vault: Vault, policy: Retention, metrics: Metrics, interval: float
+    db: Database, vault: Vault, audit: AuditLog, policy: Retention, metrics: Metrics, interval: float
 ) -> None:
     """Retention without anyone remembering it: what has outlived it goes, every `interval`."""
     while True:
@@ -233,8 +235,15 @@ async def _purge_periodically(
             report = await anyio.to_thread.run_sync(functools.partial(purge, db, policy))
             if isinstance(vault, MemoryVault):
                 report = dataclasses.replace(report, vault=report.vault + vault.purge_expired())
-            for category in ("transcripts", "metadata", "vault"):
-                metrics.purged.labels(category).inc(getattr(report, category))
+            counts = {
+                category: getattr(report, category) for category in ("transcripts", "metadata", "vault")
+            }
+            for category, count in counts.items():
+                metrics.purged.labels(category).inc(count)
+            if report.total:
+                await anyio.to_thread.run_sync(
+                    audit.record, "purge", None, {"by": "schedule", "removed": counts}
+                )
             log.info(
                 "purge removed transcripts=%d metadata=%d vault=%d",
                 report.transcripts,

@@ -199,17 +199,14 @@ def purge(
     as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
 ) -> None:
     """Delete what has outlived its retention now (the server also does this on a schedule)."""
-    from veil.app import open_database, retention
+    from veil.app import retention
     from veil.store.retention import purge as run_purge
 
     settings = Settings()
-    with _store_errors("purge"):
-        db = open_database(settings)
-        try:
-            report = run_purge(db, retention(settings))
-        finally:
-            db.dispose()
-    counts = {"transcripts": report.transcripts, "metadata": report.metadata, "vault": report.vault}
+    with _store("purge") as store:
+        report = run_purge(store.db, retention(settings))
+        counts = {"transcripts": report.transcripts, "metadata": report.metadata, "vault": report.vault}
+        store.audit.record("purge", None, {"by": "cli", "removed": counts})
     if as_json:
         typer.echo(json.dumps({"removed": counts}))
         return
@@ -236,8 +233,10 @@ def keys_rotate() -> None:
     first. Safe beside running servers, safe to interrupt and run again.
     """
     from veil.app import build_key_provider, open_database
+    from veil.store.audit import AuditLog
     from veil.store.keys import FileKeyProvider
     from veil.store.rotation import pending, rewrap_all
+    from veil.store.subject_keys import AUDIT_SECRET, SubjectKeys
 
     settings = Settings()
     with _store_errors("keys rotate"):
@@ -256,6 +255,12 @@ def keys_rotate() -> None:
                 new = provider.rotate().key_id
                 typer.echo(f"new master key {new} is active; {old} is kept in retired-keys/")
             report = rewrap_all(db, provider)
+            signing_key = SubjectKeys(db, provider).installation_secret(AUDIT_SECRET)
+            AuditLog(db, signing_key).record(
+                "key_rotation",
+                None,
+                {"by": "cli", "active_key_id": report.active_key_id, "rewrapped": report.rewrapped},
+            )
         finally:
             db.dispose()
     typer.echo(
