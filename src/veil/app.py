@@ -41,6 +41,15 @@ from veil.store.subject_keys import AUDIT_SECRET, SCOPE_SECRET, SubjectKeys
 from veil.store.subjects import SubjectData
 from veil.store.vault import DatabaseVault
 from veil.upstream import Upstream
+from veil.web.activity import Activity
+from veil.web.admin_api import AdminApi
+from veil.web.admin_key import ADMIN_SESSION_SECRET, AdminKey
+from veil.web.dashboard import ADMIN_COOKIE, Dashboard
+from veil.web.notice import PrivacyNotice, entity_types, notice_document
+from veil.web.pages import Pages
+from veil.web.portal import PORTAL_COOKIE, Portal
+from veil.web.portal_tokens import PORTAL_TOKEN_SECRET, PortalTokens
+from veil.web.sessions import SessionCookie
 
 log = logging.getLogger("veil.app")
 
@@ -177,6 +186,46 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         scan_responses=settings.scan_responses,
         stream_hold_max_chars=settings.stream_hold_max_chars,
     )
+    admin_key = AdminKey(settings.admin_key)
+    portal_secret = keys.installation_secret(PORTAL_TOKEN_SECRET)
+    portal_tokens = PortalTokens(portal_secret, default_ttl_seconds=settings.portal_token_ttl_seconds)
+    pages = Pages()
+    activity = Activity(db)
+    admin_api = AdminApi(
+        key=admin_key, scopes=scopes, subjects=subjects, consents=consents, audit=audit, tokens=portal_tokens
+    )
+    notice = PrivacyNotice(
+        notice_document(
+            settings,
+            policy_version=policy_version(settings),
+            request_types=entity_types(analyzer.detectors),
+            reply_types=entity_types(reply_analyzer.detectors),
+        ),
+        pages,
+    )
+    portal = Portal(
+        tokens=portal_tokens,
+        cookie=SessionCookie(PORTAL_COOKIE, "/portal", portal_secret),
+        subjects=subjects,
+        consents=consents,
+        activity=activity,
+        pages=pages,
+    )
+    admin_session_key = admin_key.session_key(keys.installation_secret(ADMIN_SESSION_SECRET))
+    dashboard = Dashboard(
+        key=admin_key,
+        cookie=SessionCookie(ADMIN_COOKIE, "/admin", admin_session_key),
+        activity=activity,
+        audit=audit,
+        pages=pages,
+    )
+    web_routes = [
+        *admin_api.routes(),
+        *notice.routes(),
+        *portal.routes(),
+        *dashboard.routes(),
+        *pages.routes(),
+    ]
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -193,7 +242,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
             db.dispose()
 
     app = Starlette(
-        routes=gateway.routes(),
+        routes=[*gateway.routes(), *web_routes],
         lifespan=lifespan,
         middleware=[Middleware(ContainUnexpectedErrors)],
         exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
@@ -206,6 +255,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     app.state.consents = consents
     app.state.scopes = scopes
     app.state.subjects = subjects
+    app.state.portal_tokens = portal_tokens
     app.state.analysis_cache = cached_analyzer
     app.state.gateway = gateway
     return app

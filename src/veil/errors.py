@@ -3,8 +3,12 @@
     VeilError
     ├── InvalidRequest          400  the client sent something we cannot read
     ├── PayloadTooLarge         413  body over `max_body_bytes`
+    ├── AdminDisabled           401  the admin API has no key (VEIL_ADMIN_KEY unset)
+    ├── AdminKeyRejected        401  no admin key, or not the right one
+    ├── ConsentWithdrawn        403  the subject withdrew `send_to_provider`: nothing was forwarded
     ├── DetectionFailed         500  a privacy check could not run: nothing was forwarded
     ├── VaultUnavailable        503  tokens could not be minted or read: nothing was forwarded
+    ├── StorageUnavailable      503  the record could not be committed: the reply is withheld
     ├── UpstreamUnavailable     502  the provider could not be reached
     └── UpstreamTimeout         504  the provider did not answer in time
 
@@ -46,6 +50,18 @@ class PayloadTooLarge(VeilError):
     status_code = 413
     error_type = "invalid_request_error"
     code = "payload_too_large"
+
+
+class AdminDisabled(VeilError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "admin_disabled"
+
+
+class AdminKeyRejected(VeilError):
+    status_code = 401
+    error_type = "authentication_error"
+    code = "invalid_admin_key"
 
 
 class DetectionFailed(VeilError):
