@@ -31,6 +31,9 @@ subjects_cli = typer.Typer(
 cli.add_typer(subjects_cli, name="subjects")
 audit_cli = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
 cli.add_typer(audit_cli, name="audit")
+policy_cli = typer.Typer(no_args_is_help=True, help="Policy files: check one, compare two.")
+cli.add_typer(policy_cli, name="policy")
+PolicyFile = Annotated[Path, typer.Argument(help="A policy file (TOML).", dir_okay=False)]
 UserId = Annotated[str, typer.Argument(help="The app's id for the person: what it sends as `user`.")]
 
 
@@ -327,6 +330,46 @@ def audit_verify() -> None:
         return
     typer.echo(f"audit chain broken at entry {result.first_bad_seq}: {result.problem}", err=True)
     raise typer.Exit(1)
+
+
+@policy_cli.command("check")
+def policy_check(file: PolicyFile) -> None:
+    """Validate a policy file; print its version and tenants, or every problem with its line."""
+    policy = _load_policy(file)
+    typer.echo(f"{file}: valid, version {policy.version}")
+    for name in ["(default)", *sorted(policy.tenants)]:
+        tenant = policy.for_tenant(None if name == "(default)" else name)
+        actions = ", ".join(f"{kind}={action}" for kind, action in sorted(tenant.actions.items()))
+        typer.echo(
+            f"  {name}: default {tenant.default_action}; {actions or 'no per-type actions'};"
+            f" storage {tenant.storage_mode}"
+        )
+
+
+@policy_cli.command("diff")
+def policy_diff(old: PolicyFile, new: PolicyFile) -> None:
+    """What changes from OLD to NEW, tenant by tenant. Exit 0 when nothing does, 1 otherwise."""
+    from veil.policy.diff import diff_policies
+
+    before, after = _load_policy(old), _load_policy(new)
+    changes = diff_policies(before, after)
+    typer.echo(f"{before.version} -> {after.version}")
+    for change in changes:
+        typer.echo(f"  {change}")
+    if not changes:
+        typer.echo("  no change in effect")
+        return
+    raise typer.Exit(1)
+
+
+def _load_policy(file: Path) -> Any:
+    from veil.policy.loading import PolicyError, load_policy
+
+    try:
+        return load_policy(file)
+    except PolicyError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
 
 
 @contextlib.contextmanager
