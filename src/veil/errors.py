@@ -46,6 +46,22 @@ class InvalidRequest(VeilError):
     code = "invalid_request"
 
 
+class Blocked(VeilError):
+    """The policy blocks a type of personal data the request holds. Names types, never values."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    code = "blocked_by_policy"
+
+    def __init__(self, entity_types: list[str]) -> None:
+        self.entity_types = entity_types
+        super().__init__(
+            "This request contains personal data that the privacy policy does not allow to be sent: "
+            + ", ".join(entity_types)
+            + ". Nothing was forwarded."
+        )
+
+
 class PayloadTooLarge(VeilError):
     status_code = 413
     error_type = "invalid_request_error"

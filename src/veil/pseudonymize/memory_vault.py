@@ -8,7 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from veil.pseudonymize.tokens import format_token
+from veil.pseudonymize.vault import MAX_COLLISIONS, TOKENS, TokenStyle
 
 
 @dataclass(slots=True)
@@ -144,7 +144,9 @@ class MemoryVault:
         """Mappings held, counting expired ones not dropped yet."""
         return len(self._mappings)
 
-    def tokens_for(self, scope: str, items: Sequence[tuple[str, str]]) -> list[str]:
+    def tokens_for(
+        self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle = TOKENS
+    ) -> list[str]:
         with self._lock:
             now = self._clock()
             self._mappings.trim(now)
@@ -152,7 +154,8 @@ class MemoryVault:
             for entity_type, value in items:
                 mapping = self._mappings.by_value(scope, value, now)
                 if mapping is None:
-                    mapping = Mapping(scope, self._mint(scope, entity_type), value, now + self._ttl)
+                    token = self._mint(scope, entity_type, value, style, now)
+                    mapping = Mapping(scope, token, value, now + self._ttl)
                     self._mappings.add(mapping)
                 else:
                     mapping.expires_at = now + self._ttl
@@ -187,7 +190,11 @@ class MemoryVault:
         with self._lock:
             return self._mappings.purge(self._clock())
 
-    def _mint(self, scope: str, entity_type: str) -> str:
-        ordinal = self._last_ordinal.get((scope, entity_type), 0) + 1
-        self._last_ordinal[(scope, entity_type)] = ordinal
-        return format_token(entity_type, ordinal)
+    def _mint(self, scope: str, entity_type: str, value: str, style: TokenStyle, now: float) -> str:
+        for _ in range(MAX_COLLISIONS):
+            ordinal = self._last_ordinal.get((scope, entity_type), 0) + 1
+            self._last_ordinal[(scope, entity_type)] = ordinal
+            token = style.make(scope, entity_type, ordinal, value)
+            if self._mappings.by_token(scope, token, now) is None:
+                return token
+        raise RuntimeError(f"no free {entity_type} token after {MAX_COLLISIONS} tries")

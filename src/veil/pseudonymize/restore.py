@@ -1,13 +1,16 @@
-"""Response side: put the real values back where the model wrote tokens.
+"""Response side: put the real values back where the model wrote tokens or surrogates.
 
 `Restorer` works on whole strings; `StreamRestorer` on a stream of deltas, holding back
-only a suffix that could still become a token and flushing as soon as it cannot.
+only a suffix that could still become a token or a surrogate and flushing as soon as it
+cannot. Surrogates are matched whole-word and case-insensitively (a model may capitalise
+a name it moved to the start of a sentence).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 
 from veil.errors import VaultUnavailable
 from veil.pseudonymize.tokens import MAX_TOKEN_LENGTH, PARTIAL_TOKEN_TAIL, TOKEN_PATTERN, canonical
@@ -15,23 +18,49 @@ from veil.pseudonymize.vault import Vault
 
 
 class Restorer:
-    """Restores tokens of one scope. Tokens the vault does not know are left as written."""
+    """Restores tokens of one scope, and the request's surrogates. Tokens the vault does
+    not know are left as written."""
 
-    def __init__(self, vault: Vault, scope: str) -> None:
+    def __init__(self, vault: Vault, scope: str, surrogates: Mapping[str, str] | None = None) -> None:
         self._vault = vault
         self._scope = scope
+        self._surrogates = {k.lower(): v for k, v in (surrogates or {}).items()}
+        self._surrogate_pattern = (
+            re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(re.escape(k) for k in sorted(self._surrogates, key=len, reverse=True))
+                + r")(?!\w)",
+                re.IGNORECASE,
+            )
+            if self._surrogates
+            else None
+        )
+        # Every proper prefix of every surrogate: a stream tail that is one may still become one.
+        self.surrogate_prefixes = frozenset(k[:n] for k in self._surrogates for n in range(1, len(k)))
+        self.longest_surrogate = max(map(len, self._surrogates), default=0)
         self.restored = 0
         self.unknown = 0
 
+    @property
+    def surrogates(self) -> frozenset[str]:
+        return frozenset(self._surrogates)
+
     def restore(self, text: str, *, json_string: bool = False) -> str:
-        """`text` with tokens replaced by their values.
+        """`text` with tokens and surrogates replaced by their values.
 
         With `json_string`, `text` is (part of) a JSON document such as tool-call arguments
         and every value is inserted JSON-escaped, so the document stays valid JSON.
         """
+        if self._surrogate_pattern is not None:
+            text = self._surrogate_pattern.sub(lambda m: self._real(m, json_string), text)
         if "<" not in text and "[" not in text:
             return text
         return TOKEN_PATTERN.sub(lambda m: self._replace(m, json_string), text)
+
+    def _real(self, match: re.Match[str], json_string: bool) -> str:
+        self.restored += 1
+        value = self._surrogates[match.group(0).lower()]
+        return _json_escaped(value) if json_string else value
 
     def _replace(self, match: re.Match[str], json_string: bool) -> str:
         try:
@@ -64,15 +93,28 @@ class StreamRestorer:
         self._pending = ""
 
     def feed(self, delta: str) -> str:
-        """Text that can be shown now; a possible token prefix is held back."""
+        """Text that can be shown now; a possible token or surrogate prefix is held back."""
         text = self._pending + delta
-        if "<" not in text and "[" not in text:
-            self._pending = ""
-            return text
-        tail = PARTIAL_TOKEN_TAIL.search(text, max(0, len(text) - MAX_TOKEN_LENGTH))
-        cut = tail.start() if tail else len(text)
+        cut = self._surrogate_tail(text)
+        if "<" in text or "[" in text:
+            tail = PARTIAL_TOKEN_TAIL.search(text, max(0, len(text) - MAX_TOKEN_LENGTH))
+            if tail:
+                cut = min(cut, tail.start())
         self._pending = text[cut:]
         return self._restorer.restore(text[:cut], json_string=self._json_string)
+
+    def _surrogate_tail(self, text: str) -> int:
+        """Where a trailing possible surrogate (or a whole one that may still grow) starts."""
+        prefixes = self._restorer.surrogate_prefixes
+        whole = self._restorer.surrogates
+        for length in range(min(len(text), self._restorer.longest_surrogate), 0, -1):
+            start = len(text) - length
+            if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+                continue  # surrogates match whole words only
+            tail = text[start:].lower()
+            if tail in prefixes or tail in whole:
+                return start
+        return len(text)
 
     def finish(self) -> str:
         """Everything still held back, at the end of the stream."""

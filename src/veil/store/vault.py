@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from veil.pseudonymize.memory_vault import Mapping, RecentMappings
-from veil.pseudonymize.tokens import format_token
+from veil.pseudonymize.vault import MAX_COLLISIONS, TOKENS, TokenStyle
 from veil.store.cipher import Cipher, length_prefixed
 from veil.store.database import Database
 from veil.store.schema import vault_counters, vault_entries
@@ -59,7 +59,9 @@ class DatabaseVault:
         self._cache = RecentMappings(cache_entries)
         self._lock = threading.Lock()
 
-    def tokens_for(self, scope: str, items: Sequence[tuple[str, str]]) -> list[str]:
+    def tokens_for(
+        self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle = TOKENS
+    ) -> list[str]:
         now = self._clock()
         tokens = [""] * len(items)
         missing = []
@@ -71,7 +73,7 @@ class DatabaseVault:
                 else:
                     tokens[position] = mapping.token
         if missing:
-            resolved = self._resolve(scope, [items[position] for position in missing], now)
+            resolved = self._resolve(scope, [items[position] for position in missing], style, now)
             for position in missing:
                 tokens[position] = resolved[items[position][1]].token
             with self._lock:
@@ -143,19 +145,28 @@ class DatabaseVault:
             self._cache.forget_scope(scope)
         self._keys.forget(scope)
 
-    def _resolve(self, scope: str, items: Sequence[tuple[str, str]], now: float) -> dict[str, Mapping]:
+    def _resolve(
+        self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle, now: float
+    ) -> dict[str, Mapping]:
         resolved: dict[str, Mapping] = {}
         with self._db.write() as conn:
             cipher = self._keys.cipher(conn, scope, create=True, lock=True)
             assert cipher is not None  # create=True
             for entity_type, value in items:
                 if value not in resolved:
-                    resolved[value] = self._find_or_mint(conn, cipher, scope, entity_type, value, now)
+                    resolved[value] = self._find_or_mint(conn, cipher, scope, entity_type, value, style, now)
         # Only after the commit: a rolled-back mint must never reach the cache.
         return resolved
 
     def _find_or_mint(
-        self, conn: Connection, cipher: Cipher, scope: str, entity_type: str, value: str, now: float
+        self,
+        conn: Connection,
+        cipher: Cipher,
+        scope: str,
+        entity_type: str,
+        value: str,
+        style: TokenStyle,
+        now: float,
     ) -> Mapping:
         index = cipher.index(scope, value)
         row = conn.execute(
@@ -176,14 +187,7 @@ class DatabaseVault:
                     vault_entries.c.subject == scope, vault_entries.c.token == row.token
                 )
             )
-        bump = self._db.upsert(vault_counters).values(subject=scope, entity_type=entity_type, last_ordinal=1)
-        ordinal = conn.execute(
-            bump.on_conflict_do_update(
-                index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
-                set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
-            ).returning(vault_counters.c.last_ordinal)
-        ).scalar_one()
-        token = format_token(entity_type, ordinal)
+        token, ordinal = self._mint(conn, scope, entity_type, value, style)
         conn.execute(
             sa.insert(vault_entries).values(
                 subject=scope,
@@ -197,6 +201,27 @@ class DatabaseVault:
             )
         )
         return Mapping(scope, token, value, now + self._ttl)
+
+    def _mint(
+        self, conn: Connection, scope: str, entity_type: str, value: str, style: TokenStyle
+    ) -> tuple[str, int]:
+        """The next free token of the type in the scope, and its ordinal."""
+        bump = self._db.upsert(vault_counters).values(subject=scope, entity_type=entity_type, last_ordinal=1)
+        bump = bump.on_conflict_do_update(
+            index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
+            set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
+        ).returning(vault_counters.c.last_ordinal)
+        for _ in range(MAX_COLLISIONS):
+            ordinal = int(conn.execute(bump).scalar_one())
+            token = style.make(scope, entity_type, ordinal, value)
+            taken = conn.execute(
+                sa.select(vault_entries.c.token).where(
+                    vault_entries.c.subject == scope, vault_entries.c.token == token
+                )
+            ).first()
+            if taken is None:
+                return token, ordinal
+        raise RuntimeError(f"no free {entity_type} token after {MAX_COLLISIONS} tries")
 
     def _remember(self, mapping: Mapping) -> None:
         with self._lock:

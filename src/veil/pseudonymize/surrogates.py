@@ -1,0 +1,155 @@
+"""Realistic stand-ins: a fake value of the same kind and format for a real one.
+
+A surrogate reads like the real thing to a model (a name, a Luhn-valid card number, an
+IBAN with a valid checksum, a phone number with the same layout), so answers stay
+natural, yet it is drawn from ranges reserved for fiction or documentation wherever such
+ranges exist: example.com/.net/.org mail domains, 555-01xx US numbers, TEST-NET IPv4 and
+2001:db8:: IPv6 addresses, 9xx SSN areas (never issued), card numbers under the 4000 00
+test prefix. Names come from the census lists Veil ships for detection.
+
+Surrogates are generated from (entity type, ordinal, scope secret): the vault hands out
+ordinals, so within a scope each value gets its own surrogate, the same one every time.
+Types without a generator fall back to tokens.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import random
+import re
+from collections.abc import Callable, Sequence
+from functools import cache
+from importlib.resources import files
+
+from veil.pseudonymize.tokens import format_token
+
+_DIGIT = re.compile(r"\d")
+_DIGITS = "0123456789"
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Surrogates:
+    """Makes the surrogate for the n-th value of a type in a scope; a TokenStyle for the vault."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def supports(self, entity_type: str) -> bool:
+        return entity_type in _MAKERS
+
+    def make(self, scope: str, entity_type: str, ordinal: int, value: str) -> str:
+        maker = _MAKERS.get(entity_type)
+        if maker is None:
+            return format_token(entity_type, ordinal)
+        seed = hmac.digest(self._secret, f"{scope}\0{entity_type}\0{ordinal}".encode(), "sha256")
+        return maker(random.Random(seed), value, ordinal)
+
+
+def _person(rng: random.Random, value: str, ordinal: int) -> str:
+    first, last = rng.choice(_names("first_names.txt")), rng.choice(_names("surnames.txt"))
+    words = value.split()
+    if len(words) == 1:
+        # One word in, one word out: a given name stays a given name.
+        return _case_like(words[0], first)
+    return f"{_case_like(words[0], first)} {_case_like(words[-1], last)}"
+
+
+def _email(rng: random.Random, value: str, ordinal: int) -> str:
+    first, last = rng.choice(_names("first_names.txt")), rng.choice(_names("surnames.txt"))
+    domain = rng.choice(("example.com", "example.net", "example.org"))
+    return f"{first}.{last}{ordinal}@{domain}"
+
+
+def _phone(rng: random.Random, value: str, ordinal: int) -> str:
+    digits = _DIGIT.findall(value)
+    country = re.match(r"\s*\+(\d{1,3})(?!\d)", value)
+    keep = len(country.group(1)) if country else 1 if value.lstrip().startswith("+") else 0
+    rest = len(digits) - keep
+    fresh = [str(rng.randrange(2, 10))] + [str(rng.randrange(10)) for _ in range(rest - 1)]
+    if rest >= 7:
+        # 555-01xx: the exchange and lines North American numbering keeps for fiction.
+        fresh[-7:] = [*"555", *f"01{ordinal % 100:02d}"]
+    return _with_digits(value, digits[:keep] + fresh)
+
+
+def _card(rng: random.Random, value: str, ordinal: int) -> str:
+    digits = _DIGIT.findall(value)
+    body = list("400000") + [str(rng.randrange(10)) for _ in range(len(digits) - 7)]
+    return _with_digits(value, [*body, _luhn_digit(body)])
+
+
+def _ssn(rng: random.Random, value: str, ordinal: int) -> str:
+    # Area numbers 900-999 are never issued.
+    fake = f"9{rng.randrange(100):02d}{rng.randrange(1, 100):02d}{rng.randrange(1, 10000):04d}"
+    if len(_DIGIT.findall(value)) == len(fake):
+        return _with_digits(value, fake)
+    return f"{fake[:3]}-{fake[3:5]}-{fake[5:]}"
+
+
+def _iban(rng: random.Random, value: str, ordinal: int) -> str:
+    compact = re.sub(r"\s", "", value).upper()
+    country, bban = compact[:2], compact[4:]
+    fake = "".join(rng.choice(_DIGITS if c.isdigit() else _LETTERS) for c in bban)
+    numeric = "".join(str(int(c, 36)) for c in fake + country + "00")
+    check = f"{98 - int(numeric) % 97:02d}"
+    out = country + check + fake
+    if " " in value.strip():
+        return " ".join(out[i : i + 4] for i in range(0, len(out), 4))
+    return out
+
+
+def _ip(rng: random.Random, value: str, ordinal: int) -> str:
+    try:
+        version = ipaddress.ip_address(value.strip("[]")).version
+    except ValueError:
+        version = 4
+    if version == 6:
+        return str(ipaddress.IPv6Address(int(ipaddress.IPv6Address("2001:db8::")) + ordinal))
+    network = rng.choice(("192.0.2", "198.51.100", "203.0.113"))
+    return f"{network}.{1 + ordinal % 254}"
+
+
+_MAKERS: dict[str, Callable[[random.Random, str, int], str]] = {
+    "PERSON": _person,
+    "EMAIL_ADDRESS": _email,
+    "PHONE_NUMBER": _phone,
+    "CREDIT_CARD": _card,
+    "US_SSN": _ssn,
+    "IBAN_CODE": _iban,
+    "IP_ADDRESS": _ip,
+}
+
+
+def _with_digits(template: str, digits: Sequence[str]) -> str:
+    """`template` with its digits replaced, in order, by `digits` (layout kept)."""
+    replacements = iter(digits)
+    return _DIGIT.sub(lambda _: next(replacements), template)
+
+
+def _luhn_digit(body: Sequence[str]) -> str:
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        digit = int(char)
+        if position % 2 == 0:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str((10 - total % 10) % 10)
+
+
+def _case_like(original: str, name: str) -> str:
+    if original.isupper() and len(original) > 1:
+        return name.upper()
+    if original.islower():
+        return name.lower()
+    return name.title()
+
+
+@cache
+def _names(file: str) -> tuple[str, ...]:
+    text = files("veil.detect").joinpath(f"data/{file}").read_text(encoding="utf-8")
+    names = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    # The first thousand: common enough to read as ordinary names.
+    return tuple(names[:1000])

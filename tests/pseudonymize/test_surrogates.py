@@ -1,0 +1,130 @@
+"""Surrogates: the same kind and layout as the real value, from ranges kept for fiction,
+stable per scope, never shared by two values, and restored in replies."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from veil.detect.card import luhn_valid
+from veil.detect.iban import mod97_valid
+from veil.pseudonymize.memory_vault import MemoryVault
+from veil.pseudonymize.restore import Restorer, StreamRestorer
+from veil.pseudonymize.surrogates import Surrogates
+
+SURROGATES = Surrogates(b"s" * 32)
+
+
+def make(entity_type: str, value: str, ordinal: int = 1, scope: str = "scope") -> str:
+    return SURROGATES.make(scope, entity_type, ordinal, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "layout"),
+    [
+        ("4111 1111 1111 1111", r"\d{4} \d{4} \d{4} \d{4}"),
+        ("4111-1111-1111-1111", r"\d{4}-\d{4}-\d{4}-\d{4}"),
+        ("378282246310005", r"\d{15}"),
+    ],
+)
+def test_a_card_surrogate_keeps_the_layout_and_passes_luhn_under_the_test_prefix(
+    value: str, layout: str
+) -> None:
+    fake = make("CREDIT_CARD", value)
+
+    assert re.fullmatch(layout, fake)
+    digits = re.sub(r"\D", "", fake)
+    assert digits.startswith("400000") and luhn_valid(digits)
+    assert fake != value
+
+
+@pytest.mark.parametrize(
+    "value", ["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "FR1420041010050500013M02606"]
+)
+def test_an_iban_surrogate_is_valid_for_the_same_country(value: str) -> None:
+    fake = make("IBAN_CODE", value)
+
+    assert fake[:2] == value[:2]
+    assert mod97_valid(fake.replace(" ", ""))
+    assert len(fake) == len(value) and (" " in fake) == (" " in value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("(415) 555-2671", r"\(\d{3}\) 555-01\d\d"),
+        ("+44 20 7946 0018", r"\+44 \d\d \d{4} \d{4}"),
+        ("+1 212 555 0199", r"\+1 \d{3} 555 01\d\d"),
+    ],
+)
+def test_a_phone_surrogate_keeps_country_code_and_layout(value: str, expected: str) -> None:
+    assert re.fullmatch(expected, make("PHONE_NUMBER", value))
+
+
+def test_other_surrogates_come_from_ranges_kept_for_documentation() -> None:
+    assert make("EMAIL_ADDRESS", "ana@corp.com").rsplit("@", 1)[1] in {
+        "example.com",
+        "example.net",
+        "example.org",
+    }
+    assert re.fullmatch(r"9\d\d-\d\d-\d{4}", make("US_SSN", "123-45-6789"))
+    v4 = ipaddress.ip_address(make("IP_ADDRESS", "10.0.0.7"))
+    assert any(v4 in ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+    assert ipaddress.ip_address(make("IP_ADDRESS", "fe80::1")) in ipaddress.ip_network("2001:db8::/32")
+
+
+def test_a_name_keeps_its_shape() -> None:
+    assert len(make("PERSON", "Ana Lima").split()) == 2
+    assert make("PERSON", "ana").islower() and " " not in make("PERSON", "ana")
+    assert make("PERSON", "Ana Lima") != "Ana Lima"
+
+
+def test_surrogates_depend_on_scope_and_ordinal_only() -> None:
+    assert make("PERSON", "Ana Lima") == make(
+        "PERSON", "Bo Chan"
+    )  # the vault gives each value its own ordinal
+    assert make("PERSON", "Ana Lima", scope="a") != make("PERSON", "Ana Lima", scope="b")
+    assert make("PERSON", "Ana Lima", ordinal=1) != make("PERSON", "Ana Lima", ordinal=2)
+
+
+def test_the_vault_gives_each_value_its_own_surrogate_every_time() -> None:
+    vault = MemoryVault(3600)
+    people = [("PERSON", f"Person Number{n}") for n in range(300)]
+
+    first = vault.tokens_for("scope", people, SURROGATES)
+    again = vault.tokens_for("scope", list(reversed(people)), SURROGATES)
+
+    assert len(set(first)) == len(people)
+    assert again == list(reversed(first))
+    assert vault.value_for("scope", first[7]) == "Person Number7"
+
+
+def test_surrogates_are_restored_whole_word_and_in_any_case() -> None:
+    restorer = Restorer(
+        MemoryVault(3600), "scope", {"Lorenzo Dale": "Ana Lima", "4000 0012 3456 7899": "4111 1111 1111 1111"}
+    )
+
+    out = restorer.restore("LORENZO DALE paid with 4000 0012 3456 7899; Lorenzo Dalebury did not.")
+
+    assert out == "Ana Lima paid with 4111 1111 1111 1111; Lorenzo Dalebury did not."
+
+
+@given(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=60))
+def test_a_surrogate_split_anywhere_in_a_stream_is_restored_whole(first: int, second: int) -> None:
+    reply = "Dear Lorenzo Dale, your card 4000 0012 3456 7899 is ok. Lorenzo"
+    cuts = sorted([min(first, len(reply)), min(second, len(reply))])
+    pieces = [reply[: cuts[0]], reply[cuts[0] : cuts[1]], reply[cuts[1] :]]
+    restorer = Restorer(
+        MemoryVault(3600),
+        "scope",
+        {"Lorenzo Dale": "Ana Lima", "Lorenzo": "ana", "4000 0012 3456 7899": "4111 1111 1111 1111"},
+    )
+    stream = StreamRestorer(restorer)
+
+    out = "".join(stream.feed(piece) for piece in pieces) + stream.finish()
+
+    assert out == "Dear Ana Lima, your card 4111 1111 1111 1111 is ok. ana"
