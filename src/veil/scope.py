@@ -15,6 +15,7 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from typing import Any
 
 SUBJECT_SOURCES = ("user", "safety_identifier", "header")
+DEFAULT_TENANT = "default"
 # The request fields that name the end user; the provider gets `provider_id` in their place.
 SUBJECT_FIELDS = ("user", "safety_identifier")
 
@@ -28,16 +29,20 @@ class ScopeResolver:
         self._subject_header = subject_header.lower()
         self._sources = tuple(sources)
 
-    def resolve(self, body: Mapping[str, Any], headers: Mapping[str, str]) -> str:
+    def resolve(self, body: Mapping[str, Any], headers: Mapping[str, str], tenant: str | None = None) -> str:
         for source in self._sources:
             candidate = headers.get(self._subject_header) if source == "header" else body.get(source)
             if isinstance(candidate, str) and candidate:
-                return self.subject_scope(candidate)
-        return self._hash("key", _bearer(headers) or "")
+                return self.subject_scope(candidate, tenant)
+        return _in_tenant(tenant, self._hash("key", _bearer(headers) or "", tenant))
 
-    def subject_scope(self, identifier: str) -> str:
-        """The scope of the end user the app calls `identifier` (for export, erasure, portal)."""
-        return self._hash("subject", identifier)
+    def subject_scope(self, identifier: str, tenant: str | None = None) -> str:
+        """The scope of the end user the app calls `identifier` (for export, erasure, portal).
+
+        Tenants never share a scope: the same id in two tenants is two subjects, so a
+        token minted for one tenant restores nothing for another.
+        """
+        return _in_tenant(tenant, self._hash("subject", identifier, tenant))
 
     def hide_subject(self, body: MutableMapping[str, Any]) -> None:
         """Replace the end-user ids in `body` with what the provider may see of them."""
@@ -46,9 +51,21 @@ class ScopeResolver:
             if isinstance(value, str) and value:
                 body[field] = self._hash("provider", value).replace("provider:", "veil-", 1)
 
-    def _hash(self, kind: str, identifier: str) -> str:
-        digest = hmac.new(self._secret, f"{kind}\0{identifier}".encode(), hashlib.sha256)
+    def _hash(self, kind: str, identifier: str, tenant: str | None = None) -> str:
+        # The default tenant hashes as before tenants existed, so its scopes are unchanged.
+        qualified = identifier if tenant in (None, DEFAULT_TENANT) else f"{tenant}\0{identifier}"
+        digest = hmac.new(self._secret, f"{kind}\0{qualified}".encode(), hashlib.sha256)
         return f"{kind}:{digest.hexdigest()[:32]}"
+
+
+def tenant_of(scope: str) -> str:
+    """The tenant a scope belongs to (written before its first `/`)."""
+    tenant, slash, _ = scope.partition("/")
+    return tenant if slash else DEFAULT_TENANT
+
+
+def _in_tenant(tenant: str | None, scope: str) -> str:
+    return scope if tenant in (None, DEFAULT_TENANT) else f"{tenant}/{scope}"
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

@@ -72,3 +72,21 @@ def test_a_shorter_vault_retention_applies_to_mappings_already_stored(
 
     assert purge(db, RETENTION, now=now).vault == 0
     assert purge(db, RETENTION, now=now + RETENTION.vault_days * DAY).vault == 1
+
+
+def test_each_tenant_keeps_rows_for_its_own_days(db: Database, keys: SubjectKeys, audit: AuditLog) -> None:
+    now = time.time()
+    store = RecordStore(db, keys, audit, "metadata")
+    for subject in ("subject:a", "acme/subject:a", "globex/subject:a"):
+        exchange = Exchange(
+            f"r-{subject}", subject, "chat_completions", "m", False, now - 10 * DAY, status=200
+        )
+        store.save(exchange)
+    short = Retention(transcripts_days=1, metadata_days=5, vault_days=1)
+
+    report = purge(db, RETENTION, tenants={"acme": short}, now=now)
+
+    assert report.metadata == 1
+    with db.read() as conn:
+        left = set(conn.execute(sa.select(request_records.c.tenant)).scalars())
+    assert left == {"default", "globex"}

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import orjson
 import sqlalchemy as sa
 
+from veil.scope import tenant_of
 from veil.store.audit import AuditLog
 from veil.store.cipher import Cipher, length_prefixed
 from veil.store.database import Database
@@ -116,6 +117,7 @@ class RecordStore:
                 sa.insert(request_records).values(
                     request_id=exchange.request_id,
                     subject=exchange.subject,
+                    tenant=tenant_of(exchange.subject),
                     created_at=exchange.started_at,
                     endpoint=exchange.endpoint,
                     model=exchange.model,
@@ -140,6 +142,7 @@ class RecordStore:
                     sa.insert(transcripts).values(
                         request_id=exchange.request_id,
                         subject=exchange.subject,
+                        tenant=tenant_of(exchange.subject),
                         kind=stored,
                         sealed=cipher.seal_bytes(document, transcript_aad(exchange, stored)),
                         created_at=exchange.started_at,

@@ -35,6 +35,8 @@ subject_keys = sa.Table(
 vault_entries = sa.Table(
     "vault_entries",
     metadata,
+    # The tenant whose policy (retention included) governs the row.
+    sa.Column("tenant", sa.String(64), nullable=False, server_default="default", index=True),
     sa.Column("subject", sa.String(80), primary_key=True),
     sa.Column("token", sa.String(96), primary_key=True),
     sa.Column("value_index", sa.LargeBinary, nullable=False),
@@ -59,6 +61,8 @@ vault_counters = sa.Table(
 request_records = sa.Table(
     "request_records",
     metadata,
+    # The tenant whose policy (retention included) governs the row.
+    sa.Column("tenant", sa.String(64), nullable=False, server_default="default", index=True),
     sa.Column("request_id", sa.String(64), primary_key=True),
     sa.Column("subject", sa.String(80), nullable=False, index=True),
     sa.Column("created_at", sa.Double, nullable=False, index=True),
@@ -79,6 +83,8 @@ request_records = sa.Table(
 transcripts = sa.Table(
     "transcripts",
     metadata,
+    # The tenant whose policy (retention included) governs the row.
+    sa.Column("tenant", sa.String(64), nullable=False, server_default="default", index=True),
     sa.Column("request_id", sa.String(64), primary_key=True),
     sa.Column("subject", sa.String(80), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -130,4 +136,16 @@ audit_checkpoints = sa.Table(
     sa.Column("hash", sa.String(64), nullable=False),
     sa.Column("signature", sa.String(64), nullable=False),
     sa.Column("recorded_at", sa.Double, nullable=False),
+)
+
+# Virtual API keys: each maps to a tenant. Only a salted hash of the secret part is kept.
+virtual_keys = sa.Table(
+    "virtual_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("tenant", sa.String(64), nullable=False, index=True),
+    sa.Column("salt", sa.LargeBinary, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.Double, nullable=False),
+    sa.Column("revoked_at", sa.Double, nullable=True),
 )

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 
 from veil.pseudonymize.memory_vault import Mapping, RecentMappings
 from veil.pseudonymize.vault import MAX_COLLISIONS, TOKENS, TokenStyle
+from veil.scope import tenant_of
 from veil.store.cipher import Cipher, length_prefixed
 from veil.store.database import Database
 from veil.store.schema import vault_counters, vault_entries
@@ -191,6 +192,7 @@ class DatabaseVault:
         conn.execute(
             sa.insert(vault_entries).values(
                 subject=scope,
+                tenant=tenant_of(scope),
                 token=token,
                 value_index=index,
                 value_ct=cipher.seal(value, row_aad(scope, token)),
