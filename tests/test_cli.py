@@ -152,3 +152,22 @@ def test_a_store_command_on_an_unreachable_database_exits_2_without_credentials(
 
     assert result.exit_code == 2
     assert "veil purge: database" in result.output and "hunter2" not in result.output
+
+
+def test_keys_create_shows_the_key_once_then_list_and_revoke(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VEIL_DATA_DIR", str(tmp_path))
+
+    created = runner.invoke(cli, ["keys", "create", "--tenant", "acme"])
+    assert created.exit_code == 0, created.output
+    key = created.output.strip().splitlines()[-1]
+    key_id = key.split("-")[1]
+    listed = runner.invoke(cli, ["keys", "list"])
+    revoked = runner.invoke(cli, ["keys", "revoke", key_id])
+    again = runner.invoke(cli, ["keys", "revoke", key_id])
+
+    assert key.startswith("vk-") and key_id in listed.output and "acme" in listed.output
+    assert key.rsplit("-", 1)[1] not in listed.output
+    assert revoked.exit_code == 0 and again.exit_code == 1
+    assert runner.invoke(cli, ["keys", "create", "--tenant", "Not A Tenant"]).exit_code == 2

@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Veil: a privacy gateway for the OpenAI API."
 )
-keys_cli = typer.Typer(no_args_is_help=True, help="Master keys: generate one, rotate to a new one.")
+keys_cli = typer.Typer(
+    no_args_is_help=True,
+    help="Virtual API keys for tenants (create, list, revoke) and the master key (generate, rotate).",
+)
 cli.add_typer(keys_cli, name="keys")
 subjects_cli = typer.Typer(
     no_args_is_help=True, help="One person's data: export it, erase it, see or change their consent."
@@ -214,6 +219,56 @@ def purge(
         typer.echo(json.dumps({"removed": counts}))
         return
     typer.echo("removed " + ", ".join(f"{name}={count}" for name, count in counts.items()))
+
+
+@keys_cli.command("create")
+def keys_create(
+    tenant: Annotated[str, typer.Option("--tenant", help="The tenant the key belongs to.")],
+) -> None:
+    """Make a virtual API key for TENANT. The key is printed once, as the last line; only a
+    salted hash of it is kept. Once any key exists, every request needs a valid one."""
+    from veil.store.virtual_keys import VirtualKeys
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", tenant):
+        typer.echo("veil keys create: a tenant name is lowercase letters, digits, - and _", err=True)
+        raise typer.Exit(2)
+    with _store("keys create") as store:
+        info, key = VirtualKeys(store.db).create(tenant)
+        store.audit.record("key_created", None, {"by": "cli", "key_id": info.key_id, "tenant": tenant})
+    typer.echo(f"key {info.key_id} for tenant {tenant} (shown once; store it now):")
+    typer.echo(key)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """The virtual keys: id, tenant, when made, whether revoked. Never the keys themselves."""
+    from veil.store.virtual_keys import VirtualKeys
+
+    with _store("keys list") as store:
+        infos = VirtualKeys(store.db).list()
+    table = Table("key id", "tenant", "created", "revoked")
+    for info in infos:
+        table.add_row(info.key_id, info.tenant, _when(info.created_at), _when(info.revoked_at))
+    Console().print(table)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id `veil keys list` shows.")]) -> None:
+    """Revoke a virtual key: requests with it get 401 (on other replicas within 30 s)."""
+    from veil.store.virtual_keys import VirtualKeys
+
+    with _store("keys revoke") as store:
+        if not VirtualKeys(store.db).revoke(key_id):
+            typer.echo(f"veil keys revoke: no active key {key_id}", err=True)
+            raise typer.Exit(1)
+        store.audit.record("key_revoked", None, {"by": "cli", "key_id": key_id})
+    typer.echo(f"revoked {key_id}")
+
+
+def _when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @keys_cli.command("generate")
