@@ -1,4 +1,4 @@
-"""The privacy policy in force, as far as configuration sets it today, and its version.
+"""The policy when no policy file is given: made from the settings, and its version.
 
 The version is a content hash of every setting that changes what happens to personal data,
 so a record stamped with it traces back to exactly one configuration.
@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 from veil.config import Settings
+from veil.policy.document import PolicyDocument, Retention, TenantPolicy
+from veil.policy.loading import Policy
 from veil.store.consent import DEFAULTS
 
 # The settings that decide what is detected, sent, kept and for how long.
@@ -52,3 +54,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return dict(sorted(value.items()))
     return value
+
+
+def settings_policy(settings: Settings) -> Policy:
+    """Every tenant gets the default section, made from the settings."""
+    default = TenantPolicy(
+        allow=tuple(settings.allow_list),
+        response_scanning="redact" if settings.scan_responses else "off",
+        storage_mode=settings.storage_mode,
+        retention=Retention(
+            transcripts_days=settings.retention_transcripts_days,
+            metadata_days=settings.retention_metadata_days,
+            vault_days=settings.retention_vault_days,
+        ),
+    )
+    return Policy(PolicyDocument(default=default), {}, policy_version(settings), "settings")
