@@ -62,6 +62,17 @@ class Blocked(VeilError):
         )
 
 
+class Unauthorized(VeilError):
+    status_code = 401
+    error_type = "invalid_request_error"
+    code = "invalid_api_key"
+
+
+class UpstreamKeyMissing(VeilError):
+    status_code = 503
+    code = "upstream_key_missing"
+
+
 class PayloadTooLarge(VeilError):
     status_code = 413
     error_type = "invalid_request_error"
