@@ -160,4 +160,4 @@ async def test_consent_purposes_and_their_configured_defaults(make_app: Callable
 
 async def test_who_you_are_follows_the_subject_sources(make_app: Callable[..., Starlette]) -> None:
     document = await notice_json(make_app(subject_sources=("header",), subject_header="x-app-user"))
-    assert document["who_you_are"]["identified_by"] == ["the `x-app-user` header"]
+    assert document["who_you_are"]["identified_by"] == ["the x-app-user header"]

@@ -61,9 +61,9 @@ def notice_document(
     keeps_transcripts = settings.storage_mode in _TRANSCRIPT_WHAT
     defaults = consent_defaults(settings)
     sources = {
-        "user": "the request's `user` field",
-        "safety_identifier": "the request's `safety_identifier` field",
-        "header": f"the `{settings.subject_header}` header",
+        "user": "the request's user field",
+        "safety_identifier": "the request's safety_identifier field",
+        "header": f"the {settings.subject_header} header",
     }
     return {
         "policy_version": policy_version,
@@ -99,7 +99,7 @@ def notice_document(
                 "kept": keeps_transcripts,
                 "where": "in the database, encrypted with a key of your own",
                 "what": _TRANSCRIPT_WHAT.get(settings.storage_mode, "Not kept."),
-                "why": "A record of conversations, only while you consent to `store_transcripts`.",
+                "why": "A record of conversations, only while you consent to store_transcripts.",
                 "retention_days": settings.retention_transcripts_days,
                 "retention": f"{settings.retention_transcripts_days:g} days",
             },
