@@ -1,19 +1,30 @@
 """A fake OpenAI upstream that records every byte it receives.
 
-Replies are scripted per test: by default it echoes the last user message back, as a
-whole completion or as a stream of small deltas. It runs behind `httpx.MockTransport`,
-so what it records is exactly what Veil put on the wire.
+Replies are scripted per test: by default it echoes the last user message (or the
+Responses API's last user input, or the legacy prompt) back, as a whole reply or as a
+stream of small deltas. It answers `/chat/completions`, `/responses` (with the API's
+event sequence and `event:` lines), `/completions`, `/embeddings` and `/models`. It runs
+behind `httpx.MockTransport`, so what it records is exactly what Veil put on the wire;
+`asgi()` serves the same on a loopback port for out-of-process clients.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import itertools
 import json
+import struct
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 Reply = Callable[[dict[str, Any]], "Script"]
 
@@ -25,21 +36,44 @@ class Script:
     contents: list[str] = field(default_factory=lambda: [""])
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"name", "arguments"}
     chunk: int = 3
+    # The first content's deltas, exactly (instead of `chunk`-sized pieces).
+    pieces: list[str] | None = None
+    refusal: str | None = None  # responses: a refusal part after the output text
+    response_status: str = "completed"  # responses: the terminal event's status
     status: int = 200
     error: dict[str, Any] | None = None
     raw_stream: bytes | None = None  # sent verbatim as the SSE body, for malformed streams
 
 
 def echo_last_user(body: dict[str, Any]) -> Script:
-    text = next(
-        (
-            m["content"]
-            for m in reversed(body["messages"])
-            if m["role"] == "user" and isinstance(m["content"], str)
-        ),
-        "",
-    )
-    return Script(contents=[f"You said: {text}"] * int(body.get("n") or 1))
+    return Script(contents=[f"You said: {last_user_text(body)}"] * int(body.get("n") or 1))
+
+
+def last_user_text(body: dict[str, Any]) -> str:
+    """The last thing the user said: a chat message, a Responses input, or a legacy prompt."""
+    if "messages" in body:
+        return next(
+            (
+                m["content"]
+                for m in reversed(body["messages"])
+                if m["role"] == "user" and isinstance(m["content"], str)
+            ),
+            "",
+        )
+    if isinstance(body.get("input"), str):
+        return str(body["input"])
+    if isinstance(body.get("input"), list):
+        for item in reversed(body["input"]):
+            if isinstance(item, dict) and item.get("role") == "user":
+                content = item.get("content")
+                if isinstance(content, str):
+                    return content
+                return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return ""
+    prompt = body.get("prompt")
+    if isinstance(prompt, list):
+        prompt = prompt[0] if prompt and isinstance(prompt[0], str) else ""
+    return prompt if isinstance(prompt, str) else ""
 
 
 class _Chunks(httpx.AsyncByteStream):
@@ -70,6 +104,20 @@ class FakeUpstream:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
+    def asgi(self) -> Starlette:
+        """The same upstream as an ASGI app, for a real server on a loopback port."""
+
+        async def serve(request: Request) -> StreamingResponse:
+            forwarded = httpx.Request(
+                request.method, str(request.url), headers=request.headers.raw, content=await request.body()
+            )
+            response = self.handle(forwarded)
+            headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+            return StreamingResponse(response.aiter_raw(), status_code=response.status_code, headers=headers)
+
+        methods = ["GET", "POST", "DELETE"]
+        return Starlette(routes=[Route("/{path:path}", serve, methods=methods)])
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.paths.append(str(request.url))
         self.raw_headers.append(b"\n".join(k + b": " + v for k, v in request.headers.raw))
@@ -88,11 +136,15 @@ class FakeUpstream:
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=script.raw_stream
             )
+        path = request.url.path
+        if path.endswith("/embeddings"):
+            return httpx.Response(200, json=_embeddings(body))
+        whole, stream = next(shape for suffix, shape in _SHAPES.items() if path.endswith(suffix))
         if body.get("stream"):
             return httpx.Response(
-                200, headers={"content-type": "text/event-stream"}, stream=_Chunks(_sse(body, script))
+                200, headers={"content-type": "text/event-stream"}, stream=_Chunks(stream(body, script))
             )
-        return httpx.Response(200, json=_completion(body, script))
+        return httpx.Response(200, json=whole(body, script))
 
 
 def _message(content: str, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
@@ -131,6 +183,10 @@ def _pieces(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
+def _first_pieces(script: Script, text: str) -> list[str]:
+    return script.pieces if script.pieces is not None else _pieces(text, script.chunk)
+
+
 def _sse(body: dict[str, Any], script: Script) -> list[bytes]:
     envelope = {
         "id": "chatcmpl-fake",
@@ -143,7 +199,7 @@ def _sse(body: dict[str, Any], script: Script) -> list[bytes]:
         events.append({"index": i, "delta": {"role": "assistant", "content": ""}, "finish_reason": None})
         events.extend(
             {"index": i, "delta": {"content": p}, "finish_reason": None}
-            for p in _pieces(content, script.chunk)
+            for p in (_first_pieces(script, content) if i == 0 else _pieces(content, script.chunk))
         )
         if i == 0:
             for k, call in enumerate(script.tool_calls):
@@ -174,3 +230,184 @@ def _sse(body: dict[str, Any], script: Script) -> list[bytes]:
         frames.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
     frames.append(b"data: [DONE]\n\n")
     return frames
+
+
+def _legacy_completion(body: dict[str, Any], script: Script) -> dict[str, Any]:
+    return {
+        "id": "cmpl-fake",
+        "object": "text_completion",
+        "created": 1700000000,
+        "model": body["model"],
+        "choices": [
+            {"text": content, "index": i, "logprobs": None, "finish_reason": "stop"}
+            for i, content in enumerate(script.contents)
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+    }
+
+
+def _legacy_sse(body: dict[str, Any], script: Script) -> list[bytes]:
+    envelope = {"id": "cmpl-fake", "object": "text_completion", "created": 1700000000, "model": body["model"]}
+    chunks: list[dict[str, Any]] = []
+    for i, content in enumerate(script.contents):
+        pieces = _first_pieces(script, content) if i == 0 else _pieces(content, script.chunk)
+        chunks.extend({"text": p, "index": i, "logprobs": None, "finish_reason": None} for p in pieces)
+        chunks.append({"text": "", "index": i, "logprobs": None, "finish_reason": "stop"})
+    frames = [b"data: " + json.dumps({**envelope, "choices": [c]}).encode() + b"\n\n" for c in chunks]
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {
+            **envelope,
+            "choices": [],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+        }
+        frames.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
+    frames.append(b"data: [DONE]\n\n")
+    return frames
+
+
+def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+    inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+    if inputs and all(isinstance(i, int) for i in inputs):
+        inputs = [inputs]  # one text as token ids
+    vectors = [_vector(json.dumps(item)) for item in inputs]
+    encoded: list[Any] = vectors
+    if body.get("encoding_format") == "base64":
+        encoded = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+    return {
+        "object": "list",
+        "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(encoded)],
+        "model": body["model"],
+        "usage": {"prompt_tokens": 4 * len(inputs), "total_tokens": 4 * len(inputs)},
+    }
+
+
+def _vector(text: str) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(b / 255, 4) for b in digest[:8]]
+
+
+def _response_object(
+    body: dict[str, Any], status: str, output: list[dict[str, Any]], usage: bool
+) -> dict[str, Any]:
+    return {
+        "id": "resp_fake",
+        "object": "response",
+        "created_at": 1700000000,
+        "status": status,
+        "model": body.get("model", "gpt-test"),
+        "output": output,
+        "instructions": body.get("instructions"),
+        "tools": body.get("tools", []),
+        "tool_choice": body.get("tool_choice", "auto"),
+        "parallel_tool_calls": True,
+        "text": body.get("text", {"format": {"type": "text"}}),
+        "store": body.get("store", True),
+        "metadata": body.get("metadata", {}),
+        "previous_response_id": body.get("previous_response_id"),
+        "temperature": 1.0,
+        "top_p": 1.0,
+        "error": None,
+        "incomplete_details": {"reason": "max_output_tokens"} if status == "incomplete" else None,
+        "usage": (
+            {
+                "input_tokens": 11,
+                "input_tokens_details": {"cached_tokens": 0},
+                "output_tokens": 13,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": 24,
+            }
+            if usage
+            else None
+        ),
+    }
+
+
+def _output_items(script: Script) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    text = script.contents[0] if script.contents else ""
+    parts: list[dict[str, Any]] = []
+    if text:
+        parts.append({"type": "output_text", "text": text, "annotations": [], "logprobs": []})
+    if script.refusal:
+        parts.append({"type": "refusal", "refusal": script.refusal})
+    if parts:
+        items.append(
+            {
+                "id": "msg_fake",
+                "type": "message",
+                "status": "completed",
+                "role": "assistant",
+                "content": parts,
+            }
+        )
+    items.extend(
+        {
+            "id": f"fc_{k}",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": f"call_{k}",
+            "name": call["name"],
+            "arguments": call["arguments"],
+        }
+        for k, call in enumerate(script.tool_calls)
+    )
+    return items
+
+
+def _response(body: dict[str, Any], script: Script) -> dict[str, Any]:
+    return _response_object(body, script.response_status, _output_items(script), usage=True)
+
+
+def _response_sse(body: dict[str, Any], script: Script) -> list[bytes]:
+    numbers = itertools.count()
+    events: list[dict[str, Any]] = []
+
+    def emit(event: dict[str, Any]) -> None:
+        events.append({**event, "sequence_number": next(numbers)})
+
+    emit({"type": "response.created", "response": _response_object(body, "in_progress", [], usage=False)})
+    emit({"type": "response.in_progress", "response": _response_object(body, "in_progress", [], usage=False)})
+    items = _output_items(script)
+    first = True
+    for index, item in enumerate(items):
+        at = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            added = {**item, "status": "in_progress", "content": []}
+            emit({"type": "response.output_item.added", "output_index": index, "item": added})
+            for position, part in enumerate(item["content"]):
+                field, family = (
+                    ("text", "response.output_text")
+                    if part["type"] == "output_text"
+                    else ("refusal", "response.refusal")
+                )
+                where = {**at, "content_index": position}
+                empty = {**part, field: ""}
+                emit({"type": "response.content_part.added", **where, "part": empty})
+                text = part[field]
+                pieces = _first_pieces(script, text) if first else _pieces(text, script.chunk)
+                first = False
+                extra = {"logprobs": []} if field == "text" else {}
+                for piece in pieces:
+                    emit({"type": f"{family}.delta", **where, "delta": piece, **extra})
+                emit({"type": f"{family}.done", **where, field: text, **extra})
+                emit({"type": "response.content_part.done", **where, "part": part})
+        else:
+            added = {**item, "status": "in_progress", "arguments": ""}
+            emit({"type": "response.output_item.added", "output_index": index, "item": added})
+            for piece in _pieces(item["arguments"], script.chunk):
+                emit({"type": "response.function_call_arguments.delta", **at, "delta": piece})
+            emit({"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]})
+        emit({"type": "response.output_item.done", "output_index": index, "item": item})
+    final = _response_object(body, script.response_status, items, usage=True)
+    emit({"type": f"response.{script.response_status}", "response": final})
+    return [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events]
+
+
+Whole = Callable[[dict[str, Any], Script], Any]
+Stream = Callable[[dict[str, Any], Script], list[bytes]]
+# By path suffix, in order: what the upstream answers, whole and streamed.
+_SHAPES: dict[str, tuple[Whole, Stream]] = {
+    "/chat/completions": (_completion, _sse),
+    "/completions": (_legacy_completion, _legacy_sse),
+    "/responses": (_response, _response_sse),
+}

@@ -1,40 +1,42 @@
-"""The HTTP routes: read, pseudonymize, forward, restore. Nothing raw leaves, nothing raw is logged."""
+"""The HTTP routes: read, pseudonymize, forward, restore, record. Nothing raw leaves, nothing raw
+is logged."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
 import httpx
 import orjson
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from veil.detect.base import TextAnalyzer
-from veil.errors import ConsentWithdrawn, StorageUnavailable, VeilError, error_body
+from veil.errors import ConsentWithdrawn, InvalidRequest, StorageUnavailable, VeilError
 from veil.metrics import Metrics
-from veil.openai_api.chat import DONE, ChatStreamRewriter, rewrite_completion
-from veil.openai_api.requests import check_chat_request, read_json
-from veil.openai_api.sse import SSEDecoder, encode_event
+from veil.openai_api.choices import rewrite_document
+from veil.openai_api.endpoints import Endpoint, default_endpoints
+from veil.openai_api.requests import read_json
 from veil.openai_api.text_fields import text_slots
 from veil.pseudonymize.guard import ResponseGuard
 from veil.pseudonymize.pseudonymizer import Pseudonymizer
 from veil.pseudonymize.reply import ReplyFilter
 from veil.pseudonymize.restore import Restorer
 from veil.pseudonymize.vault import Vault
+from veil.recording import Recorder, take_usage
+from veil.relay import StreamRelay
 from veil.scope import ScopeResolver
 from veil.store.consent import PURPOSES, ConsentLedger, ConsentState
 from veil.store.records import Exchange, RecordStore
-from veil.upstream import Upstream, map_upstream_errors
+from veil.upstream import Upstream
 
 log = logging.getLogger("veil.proxy")
 
@@ -45,6 +47,9 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 
 
 class Gateway:
+    """The routes. Every filtered endpoint (see `openai_api.endpoints`) runs one handler:
+    read, scope, consent, pseudonymize, forward, restore (whole or streamed), record."""
+
     def __init__(
         self,
         *,
@@ -62,6 +67,7 @@ class Gateway:
         warm_cache: bool,
         scan_responses: bool,
         stream_hold_max_chars: int,
+        endpoints: Sequence[Endpoint] | None = None,
     ) -> None:
         self._reply_analyzer = reply_analyzer
         self._inline_detection_chars = inline_detection_chars
@@ -71,41 +77,49 @@ class Gateway:
         self._vault = vault
         self._scopes = scopes
         self._upstream = upstream
-        self._records = records
+        self._recorder = Recorder(records, metrics)
+        self._relay = StreamRelay(self._recorder, metrics)
         self._consents = consents
         self._policy_version = policy_version
-        self._saving: set[asyncio.Task[None]] = set()
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
         self._scan_responses = scan_responses
         self._hold = stream_hold_max_chars
+        self._endpoints = tuple(endpoints) if endpoints is not None else default_endpoints()
 
     def routes(self) -> list[Route]:
         return [
-            Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+            *(Route("/v1" + e.path, self._handler(e), methods=["POST"]) for e in self._endpoints),
             Route("/v1/models", self.models, methods=["GET"]),
             Route("/v1/models/{model:path}", self.models, methods=["GET"]),
             Route("/healthz", self.healthz, methods=["GET"]),
             Route("/metrics", self.metrics, methods=["GET"]),
         ]
 
-    async def chat_completions(self, request: Request) -> Response:
+    def _handler(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+        async def handle(request: Request) -> Response:
+            return await self.handle(endpoint, request)
+
+        return handle
+
+    async def handle(self, endpoint: Endpoint, request: Request) -> Response:
         request_id = f"veil-{uuid.uuid4().hex}"
         started = time.perf_counter()
-        endpoint = "chat_completions"
         exchange: Exchange | None = None
         try:
             body = await read_json(request, self._max_body_bytes)
-            check_chat_request(body)
+            endpoint.check(body)
             scope = self._scopes.resolve(body, request.headers)
             exchange = self._exchange(request_id, scope, endpoint, body)
             consent = await self._consent(exchange)
-            stored = self._records.stored_mode(exchange)
+            stored = self._recorder.stored_mode(exchange)
             if stored == "full":
                 exchange.request = orjson.loads(orjson.dumps(body))
             self._scopes.hide_subject(body)
-            if not consent.allows("provider_retention"):
-                # The provider keeps nothing on its side: no stored completion, no metadata tags.
+            if endpoint.provider_store and not consent.allows("provider_retention"):
+                await self._refuse_provider_state(endpoint, body, exchange)
+                # The provider keeps nothing on its side: no stored completion or response,
+                # no metadata tags.
                 body["store"] = False
                 body.pop("metadata", None)
             exchange.request_entities = await self._pseudonymize(scope, body)
@@ -120,16 +134,16 @@ class Gateway:
             reply = self._reply_filter(scope)
             upstream_request = self._upstream.request(
                 "POST",
-                "/chat/completions",
+                endpoint.path,
                 self._upstream.headers(request.headers),
                 json.dumps(body, ensure_ascii=False).encode(),
             )
             if exchange.stream:
-                return await self._stream(upstream_request, reply, receipt, started, exchange)
+                return await self._stream(endpoint, body, upstream_request, reply, receipt, started, exchange)
             upstream_response = await self._upstream.send(upstream_request)
-            response = self._whole(upstream_response, reply, receipt, exchange)
-            await self._save(exchange)
-            self._warm(reply)
+            response = self._whole(endpoint, body, upstream_response, reply, receipt, exchange)
+            await self._recorder.commit(exchange)
+            self._after_reply(reply)
         except VeilError as error:
             response = _error_response(error, request_id)
             if (
@@ -138,8 +152,8 @@ class Gateway:
                 and not isinstance(error, StorageUnavailable)
             ):
                 exchange.status, exchange.outcome = error.status_code, "failed"
-                self._save_later(exchange)
-        self._done(endpoint, request_id, response.status_code, started)
+                self._recorder.commit_later(exchange)
+        self._done(endpoint.name, request_id, response.status_code, started)
         return response
 
     async def _consent(self, exchange: Exchange) -> ConsentState:
@@ -150,12 +164,29 @@ class Gateway:
         exchange.transcript_allowed = state.allows("store_transcripts")
         if not state.allows("send_to_provider"):
             exchange.status, exchange.outcome = ConsentWithdrawn.status_code, "refused_consent"
-            await self._save(exchange)
+            await self._recorder.commit(exchange)
             raise ConsentWithdrawn(
-                "This user has withdrawn consent to send requests to the AI provider;"
-                " nothing was forwarded."
+                "This user has withdrawn consent to send requests to the AI provider; nothing was forwarded."
             )
         return state
+
+    async def _refuse_provider_state(
+        self, endpoint: Endpoint, body: dict[str, Any], exchange: Exchange
+    ) -> None:
+        """A parameter that needs responses kept at the provider (`previous_response_id`,
+        `conversation`, `background`) cannot work with `store: false`: refused (400,
+        recorded) before anything is forwarded, rather than failing upstream."""
+        param = endpoint.provider_state(body)
+        if param is None:
+            return
+        exchange.status, exchange.outcome = InvalidRequest.status_code, "refused_consent"
+        await self._recorder.commit(exchange)
+        raise InvalidRequest(
+            f"'{param}' needs the AI provider to keep responses, and this user has not agreed to"
+            " that (consent purpose 'provider_retention'); nothing was forwarded. Send the"
+            " conversation so far in 'input' instead.",
+            param=param,
+        )
 
     async def models(self, request: Request) -> Response:
         request_id = f"veil-{uuid.uuid4().hex}"
@@ -203,11 +234,17 @@ class Gateway:
         return ReplyFilter(guard, Restorer(self._vault, scope), self._hold)
 
     def _whole(
-        self, upstream: httpx.Response, reply: ReplyFilter, receipt: dict[str, str], exchange: Exchange
+        self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
+        upstream: httpx.Response,
+        reply: ReplyFilter,
+        receipt: dict[str, str],
+        exchange: Exchange,
     ) -> Response:
         headers = {**_passed_headers(upstream), **receipt}
         exchange.status = upstream.status_code
-        stored = self._records.stored_mode(exchange)
+        stored = self._recorder.stored_mode(exchange)
         try:
             document = upstream.json()
         except ValueError:
@@ -222,12 +259,15 @@ class Gateway:
                 headers=headers,
                 media_type=upstream.headers.get("content-type"),
             )
-        if upstream.status_code >= 400:
-            self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
         if stored == "pseudonymized":
             exchange.response = orjson.loads(upstream.content)
-        _take_usage(exchange, document)
-        rewrite_completion(document, reply)
+        take_usage(exchange, document)
+        if upstream.status_code >= 400:
+            self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
+            # Error bodies may quote the request back: its tokens are restored too.
+            rewrite_document(document, reply)
+        elif endpoint.rewrite_reply is not None:
+            endpoint.rewrite_reply(document, reply, body)
         if stored == "full":
             exchange.response = document
         exchange.response_entities = reply.redacted
@@ -237,6 +277,8 @@ class Gateway:
 
     async def _stream(
         self,
+        endpoint: Endpoint,
+        body: dict[str, Any],
         upstream_request: httpx.Request,
         reply: ReplyFilter,
         receipt: dict[str, str],
@@ -244,116 +286,47 @@ class Gateway:
         exchange: Exchange,
     ) -> Response:
         upstream = await self._upstream.send(upstream_request, stream=True)
-        if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
+        if (
+            endpoint.stream is None
+            or upstream.status_code != 200
+            or "text/event-stream" not in upstream.headers.get("content-type", "")
+        ):
             try:
                 await upstream.aread()
             finally:
                 await upstream.aclose()
-            response = self._whole(upstream, reply, receipt, exchange)
-            await self._save(exchange)
-            self._warm(reply)
+            exchange.stream = False
+            response = self._whole(endpoint, body, upstream, reply, receipt, exchange)
+            await self._recorder.commit(exchange)
+            self._after_reply(reply)
+            self._done(endpoint.name, exchange.request_id, response.status_code, started)
             return response
-        request_id = exchange.request_id
-        exchange.status = 200
-        mode = self._records.stored_mode(exchange)
-        kept: list[str] = []
-        if mode in ("pseudonymized", "full"):
-            exchange.response = kept
-
-        # The upstream's [DONE] is sent on only once the record is committed.
-        ended: list[bool] = []
-
-        def rewrite(payload: str) -> list[str]:
-            _take_stream_usage(exchange, payload)
-            if mode == "pseudonymized":
-                kept.append(payload)
-            released = _without_done(rewriter.rewrite(payload), ended)
-            if mode == "full":
-                kept.extend(released)
-            return released
-
-        rewriter = ChatStreamRewriter(reply.channel)
-
-        async def events() -> AsyncIterator[bytes]:
-            decoder = SSEDecoder()
-            saved = False
-            try:
-                with map_upstream_errors():
-                    # Events that arrived together leave together; each arrival is sent at once.
-                    async for chunk in upstream.aiter_bytes():
-                        out = [encode_event(o) for p in decoder.feed(chunk) for o in rewrite(p)]
-                        if out:
-                            yield b"".join(out)
-                out = [encode_event(o) for p in decoder.close() for o in rewrite(p)]
-                tail = _without_done(rewriter.end_of_upstream(), ended)
-                if ended:
-                    tail.append(DONE)
-                if mode == "full":
-                    kept.extend(tail)
-                exchange.response_entities = reply.redacted
-                # The record is committed before the stream's end is sent: a client that saw
-                # its reply complete can count on its record.
-                saved = True
-                await self._save(exchange)
-                self._count_reply(reply)
-                self._warm(reply)
-                yield b"".join(out + [encode_event(o) for o in tail])
-            except VeilError as error:
-                self._metrics.upstream_errors.labels(error.code).inc()
-                log.warning("stream %s ended early: %s", request_id, error.code)
-                yield encode_event(json.dumps(error.body()))
-            except Exception as exc:
-                # Fail closed: whatever was held back stays held back. No traceback: its
-                # messages could quote the text being filtered.
-                log.error("stream %s failed while filtering: %s", request_id, type(exc).__name__)
-                body = error_body("Veil could not filter the reply.", "server_error", "filter_failed")
-                yield encode_event(json.dumps(body))
-            finally:
-                await upstream.aclose()
-                if not saved:
-                    exchange.response_entities = reply.redacted
-                    self._save_later(exchange)
-                    self._count_reply(reply)
-                    self._warm(reply)
-                self._done(exchange.endpoint, request_id, 200, started)
-
         headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
-        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+        return self._relay.response(
+            upstream,
+            endpoint.stream(reply, body),
+            reply,
+            exchange,
+            headers,
+            after_reply=self._after_reply,
+            closed=lambda: self._done(endpoint.name, exchange.request_id, 200, started),
+        )
 
-    def _exchange(self, request_id: str, scope: str, endpoint: str, body: dict[str, Any]) -> Exchange:
+    def _exchange(self, request_id: str, scope: str, endpoint: Endpoint, body: dict[str, Any]) -> Exchange:
         model = body.get("model")
         return Exchange(
             request_id=request_id,
             subject=scope,
-            endpoint=endpoint,
+            endpoint=endpoint.name,
             model=model if isinstance(model, str) else None,
-            stream=bool(body.get("stream")),
+            stream=endpoint.stream is not None and bool(body.get("stream")),
             started_at=time.time(),
+            policy_version=self._policy_version,
         )
 
-    async def _save(self, exchange: Exchange) -> None:
-        """Commit the request's audit entry and record before the reply is released; fail
-        closed if they cannot be."""
-        exchange.policy_version = self._policy_version
-        try:
-            await anyio.to_thread.run_sync(self._records.save, exchange)
-        except Exception as exc:
-            self._metrics.storage_errors.inc()
-            log.error("request %s: record not stored: %s", exchange.request_id, type(exc).__name__)
-            raise StorageUnavailable(
-                "Veil could not record this request, as its audit and storage policy require;"
-                " the reply was withheld."
-            ) from None
-
-    def _save_later(self, exchange: Exchange) -> None:
-        """Best effort, off the response's path: the record of a request that failed."""
-        task = asyncio.get_running_loop().create_task(self._save_quietly(exchange))
-        self._saving.add(task)
-        task.add_done_callback(self._saving.discard)
-
-    async def _save_quietly(self, exchange: Exchange) -> None:
-        with contextlib.suppress(StorageUnavailable):
-            await self._save(exchange)
+    def _after_reply(self, reply: ReplyFilter) -> None:
+        self._count_reply(reply)
+        self._warm(reply)
 
     def _warm(self, reply: ReplyFilter) -> None:
         """Analyse the reply the client got, after it got it: the app re-sends it as history
@@ -382,29 +355,6 @@ class Gateway:
         self._metrics.requests.labels(endpoint, str(status)).inc()
         self._metrics.latency.labels(endpoint).observe(elapsed)
         log.info("%s %s status=%d ms=%.1f", request_id, endpoint, status, elapsed * 1000)
-
-
-def _without_done(payloads: list[str], ended: list[bool]) -> list[str]:
-    """`payloads` less the end-of-stream marker; `ended` gets an entry if it was there."""
-    if DONE not in payloads:
-        return payloads
-    ended.append(True)
-    return [payload for payload in payloads if payload != DONE]
-
-
-def _take_usage(exchange: Exchange, document: Any) -> None:
-    usage = document.get("usage") if isinstance(document, dict) else None
-    if isinstance(usage, dict):
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        exchange.prompt_tokens = prompt if isinstance(prompt, int) else exchange.prompt_tokens
-        exchange.completion_tokens = completion if isinstance(completion, int) else exchange.completion_tokens
-
-
-def _take_stream_usage(exchange: Exchange, payload: str) -> None:
-    # Only the last chunk carries usage (stream_options.include_usage); a cheap test first.
-    if '"usage"' in payload and '"usage":null' not in payload.replace(" ", ""):
-        with contextlib.suppress(orjson.JSONDecodeError):
-            _take_usage(exchange, orjson.loads(payload))
 
 
 def _receipt(counts: Counter[str]) -> str:

@@ -1,185 +1,60 @@
-"""Chat Completions: rewriting replies, whole and streamed.
+"""Chat Completions: the request shape Veil relies on, and where the reply's text is.
 
-A streamed reply is a set of text channels, one per string field and choice (content,
-refusal, each tool call's arguments, and any field the API adds later), each filtered
-on its own: first the guard (redact values the caller never sent), then the restorer
-(tokens back to values). Whatever a channel still holds when its choice finishes, or
-when the stream ends, is sent in an extra chunk shaped like the upstream's.
+Under a JSON response format (`json_schema` or `json_object`, i.e. structured outputs)
+the assistant's `content` is a JSON document, like a tool call's `arguments`: restored
+values go in JSON-escaped, whole and streamed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
-import orjson
+from veil.errors import InvalidRequest
+from veil.openai_api.choices import ARGUMENTS, DONE, ChoicesStreamRewriter, rewrite_document
+from veil.openai_api.requests import check_model, check_stream
+from veil.openai_api.rewriter import ReplyText, TextFilter, WholeTextFilter
 
-from veil.errors import error_body
-from veil.openai_api.text_fields import STRUCTURAL_KEYS, text_slots
+__all__ = ["DONE", "ChatStreamRewriter", "TextFilter", "WholeTextFilter", "rewrite_completion"]
 
-DONE = "[DONE]"
-# In a reply, `name` only ever names a function.
-_NOT_TEXT = STRUCTURAL_KEYS | {"name"}
-
-# A path element: a dict key, ("#", n) for a list item carrying `"index": n`, or
-# ("@", n) for the n-th item of a list without indices.
-PathElement = str | tuple[str, Any]
-Path = tuple[PathElement, ...]
+# The name tests and benchmarks know the chat stream's rewriter by.
+ChatStreamRewriter = ChoicesStreamRewriter
+JSON_FORMATS = frozenset({"json_schema", "json_object"})
 
 
-class TextFilter(Protocol):
-    """One text channel's filter: text in, text that may be shown now out."""
-
-    def feed(self, delta: str) -> str: ...
-
-    def finish(self) -> str: ...
-
-
-class WholeTextFilter(Protocol):
-    def __call__(self, text: str, *, json_string: bool) -> str: ...
-
-
-def rewrite_completion(document: Any, rewrite: WholeTextFilter) -> Any:
-    """A non-streamed reply with every free-text string rewritten, in place."""
-    for slot in text_slots(document):
-        slot.set(rewrite(slot.get(), json_string=slot.key == "arguments"))
-    return document
-
-
-class ChatStreamRewriter:
-    """Rewrites a Chat Completions SSE stream, payload by payload."""
-
-    def __init__(self, open_channel: Callable[[bool], TextFilter]) -> None:
-        self._open_channel = open_channel
-        self._channels: dict[Path, TextFilter] = {}
-        self._last_event: dict[str, Any] = {}
-        self._done = False
-
-    def rewrite(self, payload: str) -> list[str]:
-        """The payloads to send for one upstream payload (none, one, or several)."""
-        if self._done:
-            return []
-        if payload.strip() == DONE:
-            return self.finish()
-        try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
-            # Not JSON (or numbers beyond 64 bits), but it would reach the client:
-            # filter it as one whole text.
-            whole = self._open_channel(False)
-            return [whole.feed(payload) + whole.finish()]
-        if isinstance(event, str):
-            whole = self._open_channel(False)
-            return [_dumps(whole.feed(event) + whole.finish())]
-        if isinstance(event, dict):
-            self._last_event = event
-        elif not isinstance(event, list):
-            return [payload]  # a number, true, false or null
-        for path, container, key in _string_leaves(event):
-            channel: TextFilter | None = self._channels.get(path)
-            if channel is None:
-                channel = self._channels[path] = self._open_channel(path[-1] == "arguments")
-            container[key] = channel.feed(container[key])
-        out = []
-        for choice in (event.get("choices") if isinstance(event, dict) else None) or ():
-            if isinstance(choice, dict) and choice.get("finish_reason"):
-                out.extend(self._flush(_choice_key(choice)))
-        out.append(_dumps(event))
-        return out
-
-    def finish(self) -> list[str]:
-        """Flush every channel and close the stream with exactly one [DONE]."""
-        if self._done:
-            return []
-        out = self._flush(None)
-        self._done = True
-        return [*out, DONE]
-
-    def end_of_upstream(self) -> list[str]:
-        """The upstream closed its stream. Without [DONE], text still held back is an
-        unfinished reply, possibly a value cut in half: it is withheld, and the client is
-        told the stream was cut."""
-        if self._done:
-            return []
-        if not self._channels:
-            return self.finish()
-        self._channels.clear()
-        self._done = True
-        error = error_body(
-            "The upstream stream ended early; Veil withheld its unfinished last part.",
-            "upstream_error",
-            "upstream_truncated",
-        )
-        return [_dumps(error), DONE]
-
-    def _flush(self, choice: PathElement | None) -> list[str]:
-        """Finish the channels of one choice (all channels when `choice` is None)."""
-        out = []
-        for path in [p for p in self._channels if choice is None or _choice_of(p) == choice]:
-            text = self._channels.pop(path).finish()
-            if text:
-                # Shaped like the upstream's own chunks: its ids, model and timestamp.
-                event = {k: v for k, v in self._last_event.items() if k in STRUCTURAL_KEYS or k == "created"}
-                _place(event, path, text)
-                out.append(_dumps(event))
-        return out
+def check_chat_request(body: dict[str, Any]) -> None:
+    """The parts of a Chat Completions request Veil depends on; the provider checks the rest."""
+    check_model(body)
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' is required and must be a non-empty array.", param="messages")
+    for position, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise InvalidRequest(
+                f"'messages[{position}]' must be an object with a string 'role'.",
+                param=f"messages[{position}]",
+            )
+    check_stream(body)
+    n = body.get("n")
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise InvalidRequest("'n' must be a positive integer.", param="n")
+    response_format = body.get("response_format")
+    if response_format is not None and not isinstance(response_format, dict):
+        raise InvalidRequest("'response_format' must be an object.", param="response_format")
 
 
-def _dumps(document: Any) -> str:
-    return orjson.dumps(document).decode()
+def json_fields(body: Mapping[str, Any]) -> frozenset[str]:
+    """The reply fields that are JSON documents for this request."""
+    response_format = body.get("response_format")
+    if isinstance(response_format, dict) and response_format.get("type") in JSON_FORMATS:
+        return ARGUMENTS | {"content"}
+    return ARGUMENTS
 
 
-def _choice_key(choice: dict[str, Any]) -> PathElement:
-    return ("#", choice["index"]) if "index" in choice else ("@", 0)
+def rewrite_completion(document: Any, rewrite: WholeTextFilter, body: Mapping[str, Any] | None = None) -> Any:
+    """A non-streamed chat completion with every free-text string rewritten, in place."""
+    return rewrite_document(document, rewrite, json_fields(body or {}))
 
 
-def _choice_of(path: Path) -> PathElement | None:
-    return path[1] if len(path) > 1 and path[0] == "choices" else None
-
-
-def _string_leaves(root: Any) -> list[tuple[Path, Any, Any]]:
-    """(path, container, key) of every free-text string, in document order."""
-    leaves: list[tuple[Path, Any, Any]] = []
-    _collect_leaves(root, (), leaves)
-    return leaves
-
-
-def _collect_leaves(node: Any, path: Path, leaves: list[tuple[Path, Any, Any]]) -> None:
-    # Runs for every streamed event: exact type checks and plain recursion measured
-    # fastest (nested generators cost more than the filtering itself).
-    if type(node) is dict:
-        for key, value in node.items():
-            kind = type(value)
-            if kind is str:
-                if key not in _NOT_TEXT:
-                    leaves.append(((*path, key), node, key))
-            elif kind is dict or kind is list:
-                _collect_leaves(value, (*path, key), leaves)
-    else:
-        for position, value in enumerate(node):
-            kind = type(value)
-            if kind is str:
-                leaves.append(((*path, ("@", position)), node, position))
-            elif kind is dict:
-                element = ("#", value["index"]) if "index" in value else ("@", position)
-                _collect_leaves(value, (*path, element), leaves)
-            elif kind is list:
-                _collect_leaves(value, (*path, ("@", position)), leaves)
-
-
-def _place(event: dict[str, Any], path: Path, text: str) -> None:
-    """Build, inside `event`, the nested shape that carries `text` at `path`."""
-    event[path[0]] = _shape(path[1:], text)  # type: ignore[index]
-
-
-def _shape(path: Path, text: str) -> Any:
-    if not path:
-        return text
-    head, rest = path[0], path[1:]
-    if isinstance(head, tuple):
-        kind, value = head
-        inner = _shape(rest, text)
-        if kind == "#" and isinstance(inner, dict):
-            inner = {"index": value, **inner}
-        return [inner]
-    return {head: _shape(rest, text)}
+def chat_stream(reply: ReplyText, body: Mapping[str, Any]) -> ChoicesStreamRewriter:
+    return ChoicesStreamRewriter(reply.channel, json_fields(body))

@@ -1,4 +1,4 @@
-"""Reading a client's request body: size limit, JSON, and the shape we rely on."""
+"""Reading a client's request body: size limit, JSON, and the checks the endpoints share."""
 
 from __future__ import annotations
 
@@ -37,24 +37,56 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
     return document
 
 
-def check_chat_request(body: dict[str, Any]) -> None:
-    """The parts of a Chat Completions request Veil depends on; the provider checks the rest."""
-    if not isinstance(body.get("model"), str):
-        raise InvalidRequest("'model' is required and must be a string.", param="model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise InvalidRequest("'messages' is required and must be a non-empty array.", param="messages")
-    for position, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise InvalidRequest(
-                f"'messages[{position}]' must be an object with a string 'role'.",
-                param=f"messages[{position}]",
-            )
+def check_model(body: dict[str, Any], *, required: bool = True) -> None:
+    model = body.get("model")
+    if isinstance(model, str) or (model is None and not required):
+        return
+    raise InvalidRequest("'model' is required and must be a string.", param="model")
+
+
+def check_stream(body: dict[str, Any]) -> None:
     if "stream" in body and not isinstance(body["stream"], bool | None):
         raise InvalidRequest("'stream' must be a boolean.", param="stream")
-    n = body.get("n")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise InvalidRequest("'n' must be a positive integer.", param="n")
+
+
+def check_objects(body: dict[str, Any], name: str, *, required: bool) -> None:
+    """`body[name]` is a list of objects (non-empty when required)."""
+    items = body.get(name)
+    if items is None and not required:
+        return
+    if not isinstance(items, list) or (required and not items):
+        must = "is required and must be a non-empty array" if required else "must be an array"
+        raise InvalidRequest(f"'{name}' {must}.", param=name)
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise InvalidRequest(f"'{name}[{position}]' must be an object.", param=f"{name}[{position}]")
+
+
+def check_text_or_tokens(body: dict[str, Any], name: str, *, required: bool) -> None:
+    """`body[name]` is what embeddings and legacy completions take: a string, an array of
+    strings, an array of token ids, or an array of such arrays."""
+    value = body.get(name)
+    if value is None and not required:
+        return
+    if isinstance(value, str) or (isinstance(value, list) and value and _all_text_or_tokens(value)):
+        return
+    raise InvalidRequest(
+        f"'{name}' {'is required and ' if required else ''}must be a string, an array of strings,"
+        " an array of token ids, or an array of token-id arrays.",
+        param=name,
+    )
+
+
+def _all_text_or_tokens(items: list[Any]) -> bool:
+    if all(isinstance(item, str) for item in items):
+        return True
+    if all(_is_token_id(item) for item in items):
+        return True
+    return all(isinstance(item, list) and item and all(map(_is_token_id, item)) for item in items)
+
+
+def _is_token_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _depth(node: Any) -> int:

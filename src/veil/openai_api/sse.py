@@ -62,8 +62,10 @@ class SSEDecoder:
         return None
 
 
-def encode_event(payload: str) -> bytes:
+def encode_event(payload: str, name: str | None = None) -> bytes:
+    """One event; `name` becomes its `event:` line (the Responses API names each event)."""
+    head = b"event: " + name.encode() + b"\n" if name and not _LINE_END.search(name) else b""
     if "\n" not in payload and "\r" not in payload:
-        return b"data: " + payload.encode() + b"\n\n"
+        return head + b"data: " + payload.encode() + b"\n\n"
     lines = _LINE_END.split(payload)
-    return ("".join(f"data: {line}\n" for line in lines) + "\n").encode()
+    return head + ("".join(f"data: {line}\n" for line in lines) + "\n").encode()

@@ -21,6 +21,11 @@ STRUCTURAL_KEYS = frozenset(
         "object",
         "tool_call_id",
         "call_id",
+        "item_id",
+        "file_id",
+        "previous_response_id",
+        "conversation",
+        "include",
         "user",
         "safety_identifier",
         "prompt_cache_key",
@@ -39,10 +44,16 @@ STRUCTURAL_KEYS = frozenset(
 )
 
 # `name` is free text on a message ("name": "Jane") but structural under a function.
-_NAME_IS_STRUCTURAL_UNDER = frozenset({"function", "custom", "json_schema", "function_call"})
+_NAME_IS_STRUCTURAL_UNDER = frozenset({"function", "custom", "json_schema", "function_call", "format"})
+# ... and on the Responses API's flat typed objects: tools, tool choices, tool calls and
+# their outputs, output formats (`{"type": "function", "name": "get_weather", ...}`).
+_NAMED_TYPES = frozenset({"function", "custom", "json_schema", "mcp", "namespace"})
+_NAMED_TYPE_SUFFIXES = ("_call", "_call_output")
 
-# Base64 payloads: audio, files, and data: URLs of images.
-_BINARY_KEYS = frozenset({"data", "file_data"})
+# Base64 payloads: audio, files, images, and reasoning the provider encrypted for itself.
+BINARY_KEYS = frozenset({"data", "file_data", "encrypted_content", "b64_json", "partial_image_b64"})
+# Keys whose `data:` URLs are base64 payloads too (chat's image_url.url, Responses' image_url).
+_URL_KEYS = frozenset({"url", "image_url", "file_url"})
 
 
 @dataclass(slots=True)
@@ -70,7 +81,7 @@ def _walk(node: Any, parent_key: str | None) -> Iterator[TextSlot]:
     if isinstance(node, dict):
         for key, value in node.items():
             if isinstance(value, str):
-                if _is_text(key, value, parent_key):
+                if _is_text(key, value, parent_key, node):
                     yield TextSlot(node, key)
             elif isinstance(value, dict | list):
                 # Containers are walked even under structural keys: the Responses API's
@@ -85,11 +96,19 @@ def _walk(node: Any, parent_key: str | None) -> Iterator[TextSlot]:
                 yield from _walk(value, parent_key)
 
 
-def _is_text(key: str, value: str, parent_key: str | None) -> bool:
+def _is_text(key: str, value: str, parent_key: str | None, container: dict[str, Any]) -> bool:
     if key in STRUCTURAL_KEYS:
         return False
-    if key == "name" and parent_key in _NAME_IS_STRUCTURAL_UNDER:
+    if key == "name" and (parent_key in _NAME_IS_STRUCTURAL_UNDER or names_a_tool(container)):
         return False
-    if key in _BINARY_KEYS:
+    if key in BINARY_KEYS:
         return False
-    return not (key == "url" and value.startswith("data:"))
+    if key == "result" and container.get("type") == "image_generation_call":
+        return False  # a base64 image
+    return not (key in _URL_KEYS and value.startswith("data:"))
+
+
+def names_a_tool(container: dict[str, Any]) -> bool:
+    """Whether `container` is a typed API object whose `name` is an identifier."""
+    kind = container.get("type")
+    return isinstance(kind, str) and (kind in _NAMED_TYPES or kind.endswith(_NAMED_TYPE_SUFFIXES))

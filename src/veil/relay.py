@@ -1,0 +1,108 @@
+"""Relaying a streamed reply: upstream SSE in, the endpoint's rewriter in between, the
+client's SSE out.
+
+Events that arrived together leave together, each arrival at once. The stream's end
+(chat's `[DONE]`, the Responses API's `response.completed`, `failed` or `incomplete`) is
+sent only once the request's record is committed. When anything fails midway, whatever
+was held back stays held back and the client gets an error event.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+
+import httpx
+from starlette.responses import StreamingResponse
+
+from veil.errors import VeilError, error_body
+from veil.metrics import Metrics
+from veil.openai_api.rewriter import StreamRewriter
+from veil.openai_api.sse import SSEDecoder
+from veil.pseudonymize.reply import ReplyFilter
+from veil.recording import Recorder, take_stream_usage
+from veil.store.records import Exchange
+from veil.upstream import map_upstream_errors
+
+log = logging.getLogger("veil.relay")
+
+
+class StreamRelay:
+    def __init__(self, recorder: Recorder, metrics: Metrics) -> None:
+        self._recorder = recorder
+        self._metrics = metrics
+
+    def response(
+        self,
+        upstream: httpx.Response,
+        rewriter: StreamRewriter,
+        reply: ReplyFilter,
+        exchange: Exchange,
+        headers: dict[str, str],
+        *,
+        after_reply: Callable[[ReplyFilter], None],
+        closed: Callable[[], None],
+    ) -> StreamingResponse:
+        """The client's stream. `after_reply` runs once the reply is settled (sent or not);
+        `closed` when the stream is over."""
+        exchange.status = 200
+        mode = self._recorder.stored_mode(exchange)
+        kept: list[str] = []
+        if mode in ("pseudonymized", "full"):
+            exchange.response = kept
+        # The payloads that end the stream, held until the record is committed.
+        ends: list[str] = []
+
+        def holding_ends(payloads: list[str]) -> list[str]:
+            released: list[str] = []
+            for payload in payloads:
+                (ends if rewriter.ends_stream(payload) else released).append(payload)
+            return released
+
+        def rewrite(payload: str) -> list[str]:
+            take_stream_usage(exchange, payload)
+            if mode == "pseudonymized":
+                kept.append(payload)
+            released = holding_ends(rewriter.rewrite(payload))
+            if mode == "full":
+                kept.extend(released)
+            return released
+
+        async def events() -> AsyncIterator[bytes]:
+            decoder = SSEDecoder()
+            saved = False
+            try:
+                with map_upstream_errors():
+                    async for chunk in upstream.aiter_bytes():
+                        out = [rewriter.encode(o) for p in decoder.feed(chunk) for o in rewrite(p)]
+                        if out:
+                            yield b"".join(out)
+                out = [rewriter.encode(o) for p in decoder.close() for o in rewrite(p)]
+                tail = holding_ends(rewriter.end_of_upstream()) + ends
+                if mode == "full":
+                    kept.extend(tail)
+                exchange.response_entities = reply.redacted
+                # A client that saw its reply complete can count on its record.
+                saved = True
+                await self._recorder.commit(exchange)
+                after_reply(reply)
+                yield b"".join(out + [rewriter.encode(o) for o in tail])
+            except VeilError as error:
+                self._metrics.upstream_errors.labels(error.code).inc()
+                log.warning("stream %s ended early: %s", exchange.request_id, error.code)
+                yield rewriter.encode(rewriter.error(error.body()))
+            except Exception as exc:
+                # Fail closed: whatever was held back stays held back. No traceback: its
+                # messages could quote the text being filtered.
+                log.error("stream %s failed while filtering: %s", exchange.request_id, type(exc).__name__)
+                body = error_body("Veil could not filter the reply.", "server_error", "filter_failed")
+                yield rewriter.encode(rewriter.error(body))
+            finally:
+                await upstream.aclose()
+                if not saved:
+                    exchange.response_entities = reply.redacted
+                    self._recorder.commit_later(exchange)
+                    after_reply(reply)
+                closed()
+
+        return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
