@@ -40,6 +40,7 @@ class Script:
     pieces: list[str] | None = None
     refusal: str | None = None  # responses: a refusal part after the output text
     response_status: str = "completed"  # responses: the terminal event's status
+    embeddings: list[Any] | None = None  # embeddings: returned exactly (else made from the input)
     status: int = 200
     error: dict[str, Any] | None = None
     raw_stream: bytes | None = None  # sent verbatim as the SSE body, for malformed streams
@@ -138,7 +139,7 @@ class FakeUpstream:
             )
         path = request.url.path
         if path.endswith("/embeddings"):
-            return httpx.Response(200, json=_embeddings(body))
+            return httpx.Response(200, json=_embeddings(body, script))
         whole, stream = next(shape for suffix, shape in _SHAPES.items() if path.endswith(suffix))
         if body.get("stream"):
             return httpx.Response(
@@ -265,7 +266,7 @@ def _legacy_sse(body: dict[str, Any], script: Script) -> list[bytes]:
     return frames
 
 
-def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
+def _embeddings(body: dict[str, Any], script: Script) -> dict[str, Any]:
     inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
     if inputs and all(isinstance(i, int) for i in inputs):
         inputs = [inputs]  # one text as token ids
@@ -273,6 +274,8 @@ def _embeddings(body: dict[str, Any]) -> dict[str, Any]:
     encoded: list[Any] = vectors
     if body.get("encoding_format") == "base64":
         encoded = [base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() for v in vectors]
+    if script.embeddings is not None:
+        encoded = script.embeddings
     return {
         "object": "list",
         "data": [{"object": "embedding", "index": i, "embedding": e} for i, e in enumerate(encoded)],
