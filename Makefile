@@ -20,7 +20,15 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/veil demo
 
-test: $(STAMP)
+# The npm SDK check's dependencies (tests/npm): installed again only when the lock file changes.
+# Without Node.js there is nothing to install, and its test is skipped.
+NPM_DEPS := tests/npm/node_modules/.package-lock.json
+
+$(NPM_DEPS): tests/npm/package.json tests/npm/package-lock.json
+	if command -v node >/dev/null && command -v npm >/dev/null; then \
+		npm ci --prefix tests/npm --no-audit --no-fund; fi
+
+test: $(STAMP) $(NPM_DEPS)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

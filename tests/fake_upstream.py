@@ -114,7 +114,8 @@ class FakeUpstream:
             )
             response = self.handle(forwarded)
             headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-            return StreamingResponse(response.aiter_raw(), status_code=response.status_code, headers=headers)
+            body = response.stream if isinstance(response.stream, _Chunks) else _Chunks([response.content])
+            return StreamingResponse(body, status_code=response.status_code, headers=headers)
 
         methods = ["GET", "POST", "DELETE"]
         return Starlette(routes=[Route("/{path:path}", serve, methods=methods)])
