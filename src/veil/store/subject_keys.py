@@ -71,26 +71,33 @@ class SubjectKeys:
         `create` makes a key if the subject has none. `lock` also locks the key row until
         the transaction ends (PostgreSQL; SQLite's write transactions are already
         exclusive), which serialises writers of one subject across processes.
+
+        Only reads are served from the cache. A caller that will seal (`create`) always
+        gets the key the database holds now: another process may have erased the subject
+        since this one cached their key, and data sealed under a destroyed key could never
+        be opened again, not even for the subject's own export.
         """
-        if not lock:
+        if not lock and not create:
             cached = self._cached(subject)
             if cached is not None:
                 return cached
-        if create:
-            data_key = secrets.token_bytes(KEY_BYTES)
+        query = sa.select(subject_keys.c.wrapped, subject_keys.c.master_key_id).where(
+            subject_keys.c.subject == subject
+        )
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None and create:
             master = self._keys.active()
             conn.execute(
                 self._db.insert_ignoring_conflicts(subject_keys).values(
                     subject=subject,
-                    wrapped=wrap(master, data_key, subject_aad(subject)),
+                    wrapped=wrap(master, secrets.token_bytes(KEY_BYTES), subject_aad(subject)),
                     master_key_id=master.key_id,
                     created_at=time.time(),
                 )
             )
-        query = sa.select(subject_keys.c.wrapped, subject_keys.c.master_key_id).where(
-            subject_keys.c.subject == subject
-        )
-        row = conn.execute(query.with_for_update() if lock else query).first()
+            row = conn.execute(query).first()
         if row is None:
             return None
         master = self._keys.get(row.master_key_id)
