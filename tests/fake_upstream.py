@@ -93,6 +93,8 @@ class FakeUpstream:
         self.raw_requests: list[bytes] = []
         self.raw_headers: list[bytes] = []
         self.paths: list[str] = []
+        # Responses kept at the provider (`store`, true by default), as `previous_response_id` needs.
+        self.stored_responses: set[str] = set()
 
     @property
     def bodies(self) -> list[dict[str, Any]]:
@@ -141,12 +143,33 @@ class FakeUpstream:
         path = request.url.path
         if path.endswith("/embeddings"):
             return httpx.Response(200, json=_embeddings(body, script))
+        if path.endswith("/responses"):
+            return self._responses(body, script)
         whole, stream = next(shape for suffix, shape in _SHAPES.items() if path.endswith(suffix))
         if body.get("stream"):
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, stream=_Chunks(stream(body, script))
             )
         return httpx.Response(200, json=whole(body, script))
+
+    def _responses(self, body: dict[str, Any], script: Script) -> httpx.Response:
+        previous = body.get("previous_response_id")
+        if previous is not None and previous not in self.stored_responses:
+            # What OpenAI answers when the earlier response was not stored (`store: false`).
+            error = {
+                "message": f"Previous response with id '{previous}' not found.",
+                "type": "invalid_request_error",
+                "param": "previous_response_id",
+                "code": "previous_response_not_found",
+            }
+            return httpx.Response(400, json={"error": error})
+        response_id = f"resp_{len(self.raw_requests)}"
+        if body.get("store", True):
+            self.stored_responses.add(response_id)
+        if body.get("stream"):
+            events = _response_sse(body, script, response_id)
+            return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=_Chunks(events))
+        return httpx.Response(200, json=_response(body, script, response_id))
 
 
 def _message(content: str, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
@@ -291,10 +314,10 @@ def _vector(text: str) -> list[float]:
 
 
 def _response_object(
-    body: dict[str, Any], status: str, output: list[dict[str, Any]], usage: bool
+    body: dict[str, Any], response_id: str, status: str, output: list[dict[str, Any]], usage: bool
 ) -> dict[str, Any]:
     return {
-        "id": "resp_fake",
+        "id": response_id,
         "object": "response",
         "created_at": 1700000000,
         "status": status,
@@ -358,19 +381,20 @@ def _output_items(script: Script) -> list[dict[str, Any]]:
     return items
 
 
-def _response(body: dict[str, Any], script: Script) -> dict[str, Any]:
-    return _response_object(body, script.response_status, _output_items(script), usage=True)
+def _response(body: dict[str, Any], script: Script, response_id: str) -> dict[str, Any]:
+    return _response_object(body, response_id, script.response_status, _output_items(script), usage=True)
 
 
-def _response_sse(body: dict[str, Any], script: Script) -> list[bytes]:
+def _response_sse(body: dict[str, Any], script: Script, response_id: str) -> list[bytes]:
     numbers = itertools.count()
     events: list[dict[str, Any]] = []
 
     def emit(event: dict[str, Any]) -> None:
         events.append({**event, "sequence_number": next(numbers)})
 
-    emit({"type": "response.created", "response": _response_object(body, "in_progress", [], usage=False)})
-    emit({"type": "response.in_progress", "response": _response_object(body, "in_progress", [], usage=False)})
+    started = _response_object(body, response_id, "in_progress", [], usage=False)
+    emit({"type": "response.created", "response": started})
+    emit({"type": "response.in_progress", "response": started})
     items = _output_items(script)
     first = True
     for index, item in enumerate(items):
@@ -402,7 +426,7 @@ def _response_sse(body: dict[str, Any], script: Script) -> list[bytes]:
                 emit({"type": "response.function_call_arguments.delta", **at, "delta": piece})
             emit({"type": "response.function_call_arguments.done", **at, "arguments": item["arguments"]})
         emit({"type": "response.output_item.done", "output_index": index, "item": item})
-    final = _response_object(body, script.response_status, items, usage=True)
+    final = _response_object(body, response_id, script.response_status, items, usage=True)
     emit({"type": f"response.{script.response_status}", "response": final})
     return [f"event: {e['type']}\ndata: {json.dumps(e)}\n\n".encode() for e in events]
 
@@ -413,5 +437,4 @@ Stream = Callable[[dict[str, Any], Script], list[bytes]]
 _SHAPES: dict[str, tuple[Whole, Stream]] = {
     "/chat/completions": (_completion, _sse),
     "/completions": (_legacy_completion, _legacy_sse),
-    "/responses": (_response, _response_sse),
 }

@@ -350,9 +350,41 @@ async def test_provider_state_needs_provider_retention(
     assert (row.endpoint, row.status) == ("responses", 400)
 
     app.state.consents.set(app.state.scopes.subject_scope("bob"), "provider_retention", True, source="api")
+    if param == "previous_response_id":
+        value = (await client.responses.create(model="m", input="first", user="bob")).id
     await client.responses.create(model="m", input=f"again {EMAIL}", extra_body={param: value}, user="bob")
     assert upstream.bodies[-1][param] == value
     assert "store" not in upstream.bodies[-1]
+
+
+async def test_previous_response_id_chains_when_the_provider_may_keep_responses(
+    app: Starlette, client: AsyncOpenAI, upstream: FakeUpstream
+) -> None:
+    app.state.consents.set(app.state.scopes.subject_scope("erin"), "provider_retention", True, source="api")
+    first = await client.responses.create(model="m", input=f"I am {EMAIL}", safety_identifier="erin")
+    second = await client.responses.create(
+        model="m", input="Who am I?", previous_response_id=first.id, safety_identifier="erin"
+    )
+    third = await client.responses.create(
+        model="m", input=f"Still {EMAIL}?", previous_response_id=second.id, safety_identifier="erin"
+    )
+    assert third.output_text == f"You said: Still {EMAIL}?"
+    # Tokens are stable per subject: the turns the provider holds and the one sent now agree.
+    assert [b["input"] for b in upstream.bodies] == [
+        "I am <EMAIL_ADDRESS_1>",
+        "Who am I?",
+        "Still <EMAIL_ADDRESS_1>?",
+    ]
+    assert_unseen(upstream, EMAIL)
+
+    # A response the client itself asked not to store cannot be chained to: the provider
+    # says so, and Veil passes its error on.
+    unstored = await client.responses.create(model="m", input="x", store=False, safety_identifier="erin")
+    with pytest.raises(BadRequestError) as raised:
+        await client.responses.create(
+            model="m", input="y", previous_response_id=unstored.id, safety_identifier="erin"
+        )
+    assert raised.value.code == "previous_response_not_found"
 
 
 @pytest.mark.parametrize(
