@@ -181,7 +181,10 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
         # A model costs milliseconds per KB: then every request is analysed off the loop.
-        inline_detection_chars=0 if settings.ner_model else 8192,
+        # Off the event loop whenever it may wait: on a model (milliseconds per KB) or on the
+        # database vault (another transaction can hold the subject's row). Only the memory
+        # vault with rules alone runs small bodies inline.
+        inline_detection_chars=8192 if settings.vault == "memory" and not settings.ner_model else 0,
         warm_cache=bool(settings.ner_model),
         scan_responses=settings.scan_responses,
         stream_hold_max_chars=settings.stream_hold_max_chars,

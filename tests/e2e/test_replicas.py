@@ -254,12 +254,6 @@ async def test_after_an_erasure_elsewhere_a_replica_seals_new_data_under_the_new
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rules-only tier: bodies under 8 K characters are pseudonymized on the event loop, so"
-    " the vault's wait for the subject's row lock stalls every request of the replica"
-    " (proxy.py _pseudonymize, app.py inline_detection_chars)",
-)
 def test_a_lock_held_elsewhere_stalls_only_that_subjects_request(cluster: Cluster) -> None:
     user = "locked-user"
     url = cluster.a + "/v1/chat/completions"

@@ -45,6 +45,8 @@ class SubjectData:
 
     def export(self, subject: str, *, by: str) -> dict[str, Any]:
         """One JSON-ready document with everything held about `subject`, decrypted."""
+        # The key as the database holds it now, not as this process may have cached it.
+        self._keys.forget(subject)
         with self._db.read() as conn:
             cipher = self._keys.cipher(conn, subject, create=False)
             requests = conn.execute(

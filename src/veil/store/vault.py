@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from veil.pseudonymize.memory_vault import Mapping, RecentMappings
 from veil.pseudonymize.vault import MAX_COLLISIONS, TOKENS, TokenStyle
 from veil.scope import tenant_of
-from veil.store.cipher import Cipher, length_prefixed
+from veil.store.cipher import Cipher, CipherError, length_prefixed
 from veil.store.database import Database
 from veil.store.schema import vault_counters, vault_entries
 from veil.store.subject_keys import SubjectKeys
@@ -101,9 +101,18 @@ class DatabaseVault:
                     vault_entries.c.expires_at > now,
                 )
             ).first()
-        if row is None:
-            return None
-        value = cipher.open(row.value_ct, row_aad(scope, token))
+            if row is None:
+                return None
+            try:
+                value = cipher.open(row.value_ct, row_aad(scope, token))
+            except CipherError:
+                # The subject may have been erased and come back with a new key since this
+                # process cached the old one: read the key again, once.
+                self._keys.forget(scope)
+                fresh = self._keys.cipher(conn, scope, create=False)
+                if fresh is None:
+                    return None
+                value = fresh.open(row.value_ct, row_aad(scope, token))
         self._remember(Mapping(scope, token, value, self._refresh(scope, token, row.expires_at, now)))
         return value
 
@@ -116,6 +125,9 @@ class DatabaseVault:
             if mapping is not None:
                 self._cache.discard(mapping)
         with self._db.read() as conn:
+            # Not from the cache: a stale key after an erasure elsewhere would give an index
+            # that matches nothing, and the value would pass as never seen.
+            self._keys.forget(scope)
             cipher = self._keys.cipher(conn, scope, create=False)
             if cipher is None:
                 return None
