@@ -92,8 +92,9 @@ def storage_section(console: Console, http: httpx.Client, upstream_url: str, sca
         "request in the same round, in rotating order. `none` stores no record (the vault still stores its "
         "token mappings); `metadata` commits one row per request (time, subject pseudonym, model, token and "
         "entity counts) before the reply is released; `pseudonymized` and `full` also seal the transcript "
-        "with the subject's data key (AES-256-GCM). SQLite: WAL, synchronous=NORMAL. PostgreSQL: the local "
-        "server, synchronous_commit=on, one fresh schema."
+        "with the subject's data key (AES-256-GCM); every mode, `none` included, appends the request's "
+        "audit entry. Commits survive a crash of Veil (SQLite: WAL, synchronous=NORMAL; PostgreSQL: "
+        "synchronous_commit=off for Veil's sessions), on the local PostgreSQL server in a fresh schema."
     )
     return section
 
