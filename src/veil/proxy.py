@@ -23,7 +23,7 @@ from veil.detect.base import TextAnalyzer
 from veil.errors import ConsentWithdrawn, InvalidRequest, StorageUnavailable, VeilError
 from veil.metrics import Metrics
 from veil.openai_api.choices import rewrite_document
-from veil.openai_api.endpoints import Endpoint, default_endpoints
+from veil.openai_api.endpoints import Endpoint, OpenStream, default_endpoints
 from veil.openai_api.requests import read_json
 from veil.openai_api.text_fields import text_slots
 from veil.pseudonymize.guard import ResponseGuard
@@ -138,8 +138,11 @@ class Gateway:
                 self._upstream.headers(request.headers),
                 json.dumps(body, ensure_ascii=False).encode(),
             )
-            if exchange.stream:
-                return await self._stream(endpoint, body, upstream_request, reply, receipt, started, exchange)
+            if exchange.stream and endpoint.stream is not None:
+                open_stream = endpoint.stream
+                return await self._stream(
+                    endpoint, open_stream, body, upstream_request, reply, receipt, started, exchange
+                )
             upstream_response = await self._upstream.send(upstream_request)
             response = self._whole(endpoint, body, upstream_response, reply, receipt, exchange)
             await self._recorder.commit(exchange)
@@ -278,6 +281,7 @@ class Gateway:
     async def _stream(
         self,
         endpoint: Endpoint,
+        open_stream: OpenStream,
         body: dict[str, Any],
         upstream_request: httpx.Request,
         reply: ReplyFilter,
@@ -286,16 +290,11 @@ class Gateway:
         exchange: Exchange,
     ) -> Response:
         upstream = await self._upstream.send(upstream_request, stream=True)
-        if (
-            endpoint.stream is None
-            or upstream.status_code != 200
-            or "text/event-stream" not in upstream.headers.get("content-type", "")
-        ):
+        if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
             try:
                 await upstream.aread()
             finally:
                 await upstream.aclose()
-            exchange.stream = False
             response = self._whole(endpoint, body, upstream, reply, receipt, exchange)
             await self._recorder.commit(exchange)
             self._after_reply(reply)
@@ -304,7 +303,7 @@ class Gateway:
         headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
         return self._relay.response(
             upstream,
-            endpoint.stream(reply, body),
+            open_stream(reply, body),
             reply,
             exchange,
             headers,

@@ -357,6 +357,16 @@ async def test_provider_state_needs_provider_retention(
     assert "store" not in upstream.bodies[-1]
 
 
+async def test_an_item_reference_needs_provider_retention(
+    raw: httpx.AsyncClient, upstream: FakeUpstream
+) -> None:
+    items = [{"role": "user", "content": "hi"}, {"type": "item_reference", "id": "msg_1"}]
+    response = await raw.post(RESPONSES, json={"model": "m", "input": items})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "input[1]"
+    assert upstream.raw_requests == []
+
+
 async def test_previous_response_id_chains_when_the_provider_may_keep_responses(
     app: Starlette, client: AsyncOpenAI, upstream: FakeUpstream
 ) -> None:

@@ -26,6 +26,7 @@ from veil.openai_api.text_fields import text_slots
 JSON_FORMATS = frozenset({"json_schema", "json_object"})
 # Parameters that only work when the provider keeps responses: they refer to, or create,
 # state held upstream (a stored response, a conversation, a response run in the background).
+# `input` items of type `item_reference` do too.
 PROVIDER_STATE_PARAMS = ("previous_response_id", "conversation", "background")
 
 
@@ -42,16 +43,21 @@ def check_responses_request(body: dict[str, Any]) -> None:
         raise InvalidRequest("'instructions' must be a string.", param="instructions")
     check_objects(body, "tools", required=False)
     text = body.get("text")
-    if text is not None and (not isinstance(text, dict) or not isinstance(text.get("format", {}), dict)):
+    if text is not None and (not isinstance(text, dict) or not isinstance(text.get("format") or {}, dict)):
         raise InvalidRequest("'text' must be an object, its 'format' an object.", param="text")
     check_stream(body)
 
 
 def provider_state_param(body: Mapping[str, Any]) -> str | None:
-    """The first parameter of `body` that needs responses kept at the provider, if any."""
+    """The first parameter of `body` that needs responses kept at the provider, if any
+    (an `item_reference` input item points at an item the provider stored)."""
     for name in PROVIDER_STATE_PARAMS:
         if body.get(name) not in (None, False):
             return name
+    items = body.get("input")
+    for position, item in enumerate(items if isinstance(items, list) else ()):
+        if isinstance(item, dict) and item.get("type") == "item_reference":
+            return f"input[{position}]"
     return None
 
 
