@@ -12,15 +12,14 @@ from web_client import ADMIN, ADMIN_KEY, chat, enter_portal
 
 from veil.web.security_headers import HEADERS
 
-GATEWAY_PATHS = {"/v1/chat/completions", "/v1/models", "/v1/models/{model:path}", "/healthz", "/metrics"}
-
 
 def web_routes(app: Starlette) -> list[tuple[str, str]]:
     """(method, path) of every route that is not the gateway's, read from the app itself."""
+    gateway_paths = {route.path for route in app.state.gateway.routes()}
     found = []
     for route in app.routes:
         assert isinstance(route, Route)
-        if route.path in GATEWAY_PATHS:
+        if route.path in gateway_paths:
             continue
         for method in sorted(route.methods or ()):
             if method != "HEAD":
