@@ -10,6 +10,7 @@ from openai import AsyncOpenAI
 from starlette.applications import Starlette
 
 from fake_upstream import FakeUpstream
+from sdk import sdk_client
 from veil.app import create_app
 from veil.config import Settings
 
@@ -38,16 +39,6 @@ def make_app(settings: Settings, upstream: FakeUpstream) -> Callable[..., Starle
         )
 
     return make
-
-
-def sdk_client(app: Starlette) -> AsyncOpenAI:
-    """The official SDK, talking to Veil in-process."""
-    return AsyncOpenAI(
-        api_key="sk-client-key",
-        base_url="http://veil.test/v1",
-        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://veil.test"),
-        max_retries=0,
-    )
 
 
 @pytest.fixture

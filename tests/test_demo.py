@@ -71,7 +71,7 @@ def test_the_stand_in_never_saw_a_raw_value_and_the_app_got_every_one_back() -> 
 
 
 def test_self_check_fails_when_a_value_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
-    def forward_raw(self: Pseudonymizer, scope: str, texts: Sequence[str]) -> Pseudonymized:
+    def forward_raw(self: Pseudonymizer, scope: str, texts: Sequence[str], *args: object) -> Pseudonymized:
         return Pseudonymized(list(texts))
 
     monkeypatch.setattr(Pseudonymizer, "pseudonymize", forward_raw)

@@ -7,8 +7,10 @@ import contextlib
 import dataclasses
 import functools
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Callable
 from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
 
 import anyio
 import httpx
@@ -17,18 +19,25 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from veil.config import Settings
 from veil.detect.analyzer import Analyzer
+from veil.detect.base import Detector, TextAnalyzer
 from veil.detect.cache import CachingAnalyzer
+from veil.detect.custom import PatternDetector, TermsDetector
 from veil.detect.ner import NerDetector, load_pipeline
 from veil.detect.registry import default_detectors, prose_detectors
 from veil.errors import ContainUnexpectedErrors, error_body
 from veil.metrics import Metrics
-from veil.policy import consent_defaults, policy_version
+from veil.policy import consent_defaults
+from veil.policy.configured import settings_policy
+from veil.policy.document import TenantPolicy
+from veil.policy.holder import PolicyHolder
 from veil.proxy import Gateway
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.pseudonymizer import Pseudonymizer
+from veil.pseudonymize.surrogates import Surrogates
 from veil.pseudonymize.vault import Vault
 from veil.scope import ScopeResolver
 from veil.store.audit import AuditLog
@@ -37,9 +46,11 @@ from veil.store.database import Database
 from veil.store.keys import KeyProvider, key_provider
 from veil.store.records import RecordStore
 from veil.store.retention import Retention, purge
-from veil.store.subject_keys import AUDIT_SECRET, SCOPE_SECRET, SubjectKeys
+from veil.store.subject_keys import AUDIT_SECRET, HASH_SECRET, SCOPE_SECRET, SURROGATE_SECRET, SubjectKeys
 from veil.store.subjects import SubjectData
 from veil.store.vault import DatabaseVault
+from veil.store.virtual_keys import VirtualKeys
+from veil.tenancy import Tenancies
 from veil.upstream import Upstream
 from veil.web.activity import Activity
 from veil.web.admin_api import AdminApi
@@ -152,97 +163,66 @@ def build_http_client(settings: Settings) -> httpx.AsyncClient:
 
 def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = None) -> Starlette:
     """The ASGI app. `http_client` replaces the upstream client (tests pass a MockTransport)."""
-    db = open_database(settings)
-    keys = SubjectKeys(db, build_key_provider(settings))
+    store = build_store(settings)
+    policies = build_policies(settings)
     analyzer = build_analyzer(settings)
     reply_analyzer = build_reply_analyzer(settings)
     cached_analyzer = CachingAnalyzer(analyzer)
-    vault = build_vault(settings, db, keys)
-    audit = AuditLog(db, keys.installation_secret(AUDIT_SECRET))
-    records = RecordStore(db, keys, audit, settings.storage_mode)
-    consents = ConsentLedger(db, audit, consent_defaults(settings))
-    scopes = ScopeResolver(
-        keys.installation_secret(SCOPE_SECRET), settings.subject_header, settings.subject_sources
-    )
-    subjects = SubjectData(db, keys, records, consents, audit, forget=functools.partial(_forget, vault, keys))
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
     upstream = Upstream(client, settings.upstream_base_url, upstream_key)
     metrics = Metrics()
+    tenancies = Tenancies(
+        VirtualKeys(store.db),
+        policies,
+        functools.partial(tenant_analyzer, analyzer, cached_analyzer),
+        upstream_key=upstream_key,
+        require_keys=settings.require_keys,
+        environ=os.environ,
+    )
+    pseudonymizer = Pseudonymizer(
+        cached_analyzer,
+        store.vault,
+        surrogates=Surrogates(store.keys.installation_secret(SURROGATE_SECRET)),
+        hash_secret=store.keys.installation_secret(HASH_SECRET),
+    )
     gateway = Gateway(
         reply_analyzer=reply_analyzer,
-        pseudonymizer=Pseudonymizer(cached_analyzer, vault),
-        vault=vault,
-        scopes=scopes,
+        pseudonymizer=pseudonymizer,
+        vault=store.vault,
+        scopes=store.scopes,
+        tenancies=tenancies,
         upstream=upstream,
-        records=records,
-        consents=consents,
-        policy_version=policy_version(settings),
+        records=store.records,
+        consents=store.consents,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        # A model costs milliseconds per KB: then every request is analysed off the loop.
         # Off the event loop whenever it may wait: on a model (milliseconds per KB) or on the
         # database vault (another transaction can hold the subject's row). Only the memory
         # vault with rules alone runs small bodies inline.
         inline_detection_chars=8192 if settings.vault == "memory" and not settings.ner_model else 0,
         warm_cache=bool(settings.ner_model),
-        scan_responses=settings.scan_responses,
         stream_hold_max_chars=settings.stream_hold_max_chars,
     )
-    admin_key = AdminKey(settings.admin_key)
-    portal_secret = keys.installation_secret(PORTAL_TOKEN_SECRET)
-    portal_tokens = PortalTokens(portal_secret, default_ttl_seconds=settings.portal_token_ttl_seconds)
-    pages = Pages()
-    activity = Activity(db)
-    admin_api = AdminApi(
-        key=admin_key, scopes=scopes, subjects=subjects, consents=consents, audit=audit, tokens=portal_tokens
+    notice = functools.partial(
+        notice_document,
+        settings,
+        request_types=entity_types(analyzer.detectors),
+        reply_types=entity_types(reply_analyzer.detectors),
     )
-    notice = PrivacyNotice(
-        notice_document(
-            settings,
-            policy_version=policy_version(settings),
-            request_types=entity_types(analyzer.detectors),
-            reply_types=entity_types(reply_analyzer.detectors),
-        ),
-        pages,
-    )
-    portal = Portal(
-        tokens=portal_tokens,
-        cookie=SessionCookie(PORTAL_COOKIE, "/portal", portal_secret),
-        subjects=subjects,
-        consents=consents,
-        activity=activity,
-        pages=pages,
-    )
-    admin_session_key = admin_key.session_key(keys.installation_secret(ADMIN_SESSION_SECRET))
-    dashboard = Dashboard(
-        key=admin_key,
-        cookie=SessionCookie(ADMIN_COOKIE, "/admin", admin_session_key),
-        activity=activity,
-        audit=audit,
-        pages=pages,
-    )
-    web_routes = [
-        *admin_api.routes(),
-        *notice.routes(),
-        *portal.routes(),
-        *dashboard.routes(),
-        *pages.routes(),
-    ]
+    web_routes, portal_tokens = _web(settings, store, lambda: notice(policies.current()))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         purger = asyncio.create_task(
-            _purge_periodically(
-                db, vault, audit, retention(settings), metrics, settings.purge_interval_seconds
-            )
+            _purge_periodically(store, policies, metrics, settings.purge_interval_seconds)
         )
         try:
             yield
         finally:
             purger.cancel()
             await upstream.aclose()
-            db.dispose()
+            store.db.dispose()
 
     app = Starlette(
         routes=[*gateway.routes(), *web_routes],
@@ -251,17 +231,80 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
     )
     app.state.metrics = metrics
-    app.state.vault = vault
-    app.state.database = db
-    app.state.records = records
-    app.state.audit = audit
-    app.state.consents = consents
-    app.state.scopes = scopes
-    app.state.subjects = subjects
+    app.state.vault = store.vault
+    app.state.database = store.db
+    app.state.records = store.records
+    app.state.audit = store.audit
+    app.state.consents = store.consents
+    app.state.scopes = store.scopes
+    app.state.subjects = store.subjects
+    app.state.policies = policies
     app.state.portal_tokens = portal_tokens
     app.state.analysis_cache = cached_analyzer
     app.state.gateway = gateway
     return app
+
+
+def build_policies(settings: Settings) -> PolicyHolder:
+    """The policy file's, reloaded when it changes; or one made from the settings."""
+    if settings.policy_file is not None:
+        return PolicyHolder.from_file(settings.policy_file)
+    return PolicyHolder(settings_policy(settings))
+
+
+def tenant_analyzer(base: Analyzer, shared: TextAnalyzer, policy: TenantPolicy) -> TextAnalyzer:
+    """A tenant's analyzer: the shared one, or, when its policy adds detectors or terms, the
+    same detectors (one NER model for all) with the policy's added, and a cache of its own."""
+    if not policy.detectors and not policy.deny and set(policy.allow) <= set(base.allowed):
+        return shared
+    extra: list[Detector] = [PatternDetector(d.entity_type, d.pattern, d.score) for d in policy.detectors]
+    if policy.deny:
+        extra.append(TermsDetector(policy.deny))
+    # The policy's own detectors first: on an overlap, the tenant's definition wins.
+    return CachingAnalyzer(Analyzer([*extra, *base.detectors], allow=[*base.allowed, *policy.allow]))
+
+
+def _web(
+    settings: Settings, store: Store, notice: Callable[[], dict[str, Any]]
+) -> tuple[list[Route], PortalTokens]:
+    """The admin API, the notice, the portal and the dashboard."""
+    admin_key = AdminKey(settings.admin_key)
+    portal_secret = store.keys.installation_secret(PORTAL_TOKEN_SECRET)
+    portal_tokens = PortalTokens(portal_secret, default_ttl_seconds=settings.portal_token_ttl_seconds)
+    pages = Pages()
+    activity = Activity(store.db)
+    admin_api = AdminApi(
+        key=admin_key,
+        scopes=store.scopes,
+        subjects=store.subjects,
+        consents=store.consents,
+        audit=store.audit,
+        tokens=portal_tokens,
+    )
+    portal = Portal(
+        tokens=portal_tokens,
+        cookie=SessionCookie(PORTAL_COOKIE, "/portal", portal_secret),
+        subjects=store.subjects,
+        consents=store.consents,
+        activity=activity,
+        pages=pages,
+    )
+    admin_session_key = admin_key.session_key(store.keys.installation_secret(ADMIN_SESSION_SECRET))
+    dashboard = Dashboard(
+        key=admin_key,
+        cookie=SessionCookie(ADMIN_COOKIE, "/admin", admin_session_key),
+        activity=activity,
+        audit=store.audit,
+        pages=pages,
+    )
+    routes = [
+        *admin_api.routes(),
+        *PrivacyNotice(notice, pages).routes(),
+        *portal.routes(),
+        *dashboard.routes(),
+        *pages.routes(),
+    ]
+    return routes, portal_tokens
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -280,14 +323,20 @@ def _forget(vault: Vault, keys: SubjectKeys, subject: str) -> None:
 
 
 async def _purge_periodically(
-    db: Database, vault: Vault, audit: AuditLog, policy: Retention, metrics: Metrics, interval: float
+    store: Store, policies: PolicyHolder, metrics: Metrics, interval: float
 ) -> None:
-    """Retention without anyone remembering it: what has outlived it goes, every `interval`."""
+    """Retention without anyone remembering it: what has outlived it goes, every `interval`,
+    each tenant's rows by its own policy."""
     while True:
         try:
-            report = await anyio.to_thread.run_sync(functools.partial(purge, db, policy))
-            if isinstance(vault, MemoryVault):
-                report = dataclasses.replace(report, vault=report.vault + vault.purge_expired())
+            policy = policies.current()
+            default = _retention(policy.document.default)
+            tenants = {name: _retention(tenant) for name, tenant in policy.tenants.items()}
+            report = await anyio.to_thread.run_sync(
+                functools.partial(purge, store.db, default, tenants=tenants)
+            )
+            if isinstance(store.vault, MemoryVault):
+                report = dataclasses.replace(report, vault=report.vault + store.vault.purge_expired())
             counts = {
                 category: getattr(report, category) for category in ("transcripts", "metadata", "vault")
             }
@@ -295,7 +344,7 @@ async def _purge_periodically(
                 metrics.purged.labels(category).inc(count)
             if report.total:
                 await anyio.to_thread.run_sync(
-                    audit.record, "purge", None, {"by": "schedule", "removed": counts}
+                    store.audit.record, "purge", None, {"by": "schedule", "removed": counts}
                 )
             log.info(
                 "purge removed transcripts=%d metadata=%d vault=%d",
@@ -306,3 +355,11 @@ async def _purge_periodically(
         except Exception as exc:
             log.error("purge failed: %s", type(exc).__name__)
         await asyncio.sleep(interval)
+
+
+def _retention(policy: TenantPolicy) -> Retention:
+    return Retention(
+        transcripts_days=policy.retention.transcripts_days,
+        metadata_days=policy.retention.metadata_days,
+        vault_days=policy.retention.vault_days,
+    )

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # A subject's consent before they make a choice of their own (purposes left out keep
     # Veil's defaults: send_to_provider and store_transcripts granted, provider_retention not).
     consent_defaults: dict[ConsentPurpose, bool] = Field(default_factory=dict)
+    # A policy file (TOML, see docs/policy.md): per tenant actions, detectors, storage and
+    # provider controls; reloaded when it changes. Unset: the policy is made from these settings.
+    policy_file: Path | None = None
+    # Refuse requests without a Veil virtual key even before any key exists.
+    require_keys: bool = False
     # The admin API and dashboard; unset: they answer 401 to everyone.
     admin_key: SecretStr | None = None
     portal_token_ttl_seconds: float = Field(default=900.0, gt=0)

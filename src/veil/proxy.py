@@ -4,6 +4,7 @@ is logged."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -20,22 +21,23 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from veil.detect.base import TextAnalyzer
-from veil.errors import ConsentWithdrawn, InvalidRequest, StorageUnavailable, VeilError
+from veil.errors import Blocked, ConsentWithdrawn, InvalidRequest, StorageUnavailable, VeilError
 from veil.metrics import Metrics
 from veil.openai_api.choices import rewrite_document
 from veil.openai_api.endpoints import Endpoint, OpenStream, default_endpoints
 from veil.openai_api.requests import read_json
 from veil.openai_api.text_fields import text_slots
 from veil.pseudonymize.guard import ResponseGuard
-from veil.pseudonymize.pseudonymizer import Pseudonymizer
+from veil.pseudonymize.pseudonymizer import Pseudonymized, Pseudonymizer
 from veil.pseudonymize.reply import ReplyFilter
 from veil.pseudonymize.restore import Restorer
 from veil.pseudonymize.vault import Vault
 from veil.recording import Recorder, take_usage
 from veil.relay import StreamRelay
-from veil.scope import ScopeResolver
+from veil.scope import SUBJECT_FIELDS, ScopeResolver
 from veil.store.consent import PURPOSES, ConsentLedger, ConsentState
 from veil.store.records import Exchange, RecordStore
+from veil.tenancy import Tenancies, Tenancy
 from veil.upstream import Upstream
 
 log = logging.getLogger("veil.proxy")
@@ -57,19 +59,19 @@ class Gateway:
         pseudonymizer: Pseudonymizer,
         vault: Vault,
         scopes: ScopeResolver,
+        tenancies: Tenancies,
         upstream: Upstream,
         records: RecordStore,
         consents: ConsentLedger,
-        policy_version: str,
         metrics: Metrics,
         max_body_bytes: int,
         inline_detection_chars: int,
         warm_cache: bool,
-        scan_responses: bool,
         stream_hold_max_chars: int,
         endpoints: Sequence[Endpoint] | None = None,
     ) -> None:
         self._reply_analyzer = reply_analyzer
+        self._tenancies = tenancies
         self._inline_detection_chars = inline_detection_chars
         self._warm_cache = warm_cache
         self._warming: set[asyncio.Task[None]] = set()
@@ -80,10 +82,8 @@ class Gateway:
         self._recorder = Recorder(records, metrics)
         self._relay = StreamRelay(self._recorder, metrics)
         self._consents = consents
-        self._policy_version = policy_version
         self._metrics = metrics
         self._max_body_bytes = max_body_bytes
-        self._scan_responses = scan_responses
         self._hold = stream_hold_max_chars
         self._endpoints = tuple(endpoints) if endpoints is not None else default_endpoints()
 
@@ -107,46 +107,64 @@ class Gateway:
         started = time.perf_counter()
         exchange: Exchange | None = None
         try:
+            tenancy = self._tenancies.resolve(request.headers)
+            policy = tenancy.policy
             body = await read_json(request, self._max_body_bytes)
             endpoint.check(body)
-            scope = self._scopes.resolve(body, request.headers)
-            exchange = self._exchange(request_id, scope, endpoint, body)
+            scope = self._scopes.resolve(body, request.headers, tenancy.tenant)
+            exchange = self._exchange(request_id, scope, endpoint, body, tenancy)
             consent = await self._consent(exchange)
             stored = self._recorder.stored_mode(exchange)
             if stored == "full":
                 exchange.request = orjson.loads(orjson.dumps(body))
+            if policy.provider.subject_ids == "drop":
+                for field in SUBJECT_FIELDS:
+                    body.pop(field, None)
             self._scopes.hide_subject(body)
-            if endpoint.provider_store and not consent.allows("provider_retention"):
+            retention_allowed = consent.allows("provider_retention") and not policy.provider.force_store_false
+            if endpoint.provider_store and not retention_allowed:
                 await self._refuse_provider_state(endpoint, body, exchange)
                 # The provider keeps nothing on its side: no stored completion or response,
                 # no metadata tags.
                 body["store"] = False
                 body.pop("metadata", None)
-            exchange.request_entities = await self._pseudonymize(scope, body)
+            if policy.provider.drop_metadata:
+                body.pop("metadata", None)
+            pseudonymized = await self._pseudonymize(scope, body, tenancy)
+            exchange.request_entities = pseudonymized.counts
+            exchange.actions = dict(pseudonymized.actions)
             if stored == "pseudonymized":
                 exchange.request = body
             receipt = {
                 "x-request-id": request_id,
                 "x-veil-redactions": _receipt(exchange.request_entities),
                 "x-veil-stored": stored,
-                "x-veil-policy-version": self._policy_version,
+                "x-veil-policy-version": tenancy.policy_version,
             }
-            reply = self._reply_filter(scope)
+            reply = self._reply_filter(scope, tenancy, pseudonymized.surrogates)
             upstream_request = self._upstream.request(
                 "POST",
                 endpoint.path,
-                self._upstream.headers(request.headers),
+                self._upstream.headers(request.headers, tenancy.upstream_key),
                 json.dumps(body, ensure_ascii=False).encode(),
             )
             if exchange.stream and endpoint.stream is not None:
                 open_stream = endpoint.stream
                 return await self._stream(
-                    endpoint, open_stream, body, upstream_request, reply, receipt, started, exchange
+                    endpoint,
+                    open_stream,
+                    body,
+                    upstream_request,
+                    reply,
+                    receipt,
+                    started,
+                    exchange,
+                    tenancy.analyzer,
                 )
             upstream_response = await self._upstream.send(upstream_request)
             response = self._whole(endpoint, body, upstream_response, reply, receipt, exchange)
             await self._recorder.commit(exchange)
-            self._after_reply(reply)
+            self._after_reply(reply, tenancy.analyzer)
         except VeilError as error:
             response = _error_response(error, request_id)
             if (
@@ -154,7 +172,10 @@ class Gateway:
                 and exchange.outcome == "forwarded"
                 and not isinstance(error, StorageUnavailable)
             ):
-                exchange.status, exchange.outcome = error.status_code, "failed"
+                exchange.status = error.status_code
+                exchange.outcome = "blocked" if isinstance(error, Blocked) else "failed"
+                if isinstance(error, Blocked):
+                    exchange.actions = dict.fromkeys(error.entity_types, "block")
                 self._recorder.commit_later(exchange)
         self._done(endpoint.name, request_id, response.status_code, started)
         return response
@@ -185,9 +206,9 @@ class Gateway:
         exchange.status, exchange.outcome = InvalidRequest.status_code, "refused_consent"
         await self._recorder.commit(exchange)
         raise InvalidRequest(
-            f"'{param}' needs the AI provider to keep responses, and this user has not agreed to"
-            " that (consent purpose 'provider_retention'); nothing was forwarded. Send the"
-            " conversation so far in 'input' instead.",
+            f"'{param}' needs the AI provider to keep responses, which this user has not agreed to"
+            " (consent purpose 'provider_retention') or the privacy policy does not allow;"
+            " nothing was forwarded. Send the conversation so far in 'input' instead.",
             param=param,
         )
 
@@ -195,8 +216,11 @@ class Gateway:
         request_id = f"veil-{uuid.uuid4().hex}"
         started = time.perf_counter()
         try:
+            tenancy = self._tenancies.resolve(request.headers)
             upstream_request = self._upstream.request(
-                "GET", request.url.path.removeprefix("/v1"), self._upstream.headers(request.headers)
+                "GET",
+                request.url.path.removeprefix("/v1"),
+                self._upstream.headers(request.headers, tenancy.upstream_key),
             )
             upstream_response = await self._upstream.send(upstream_request)
             response = Response(
@@ -216,25 +240,32 @@ class Gateway:
     async def metrics(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type=self._metrics.content_type)
 
-    async def _pseudonymize(self, scope: str, body: dict[str, Any]) -> Counter[str]:
+    async def _pseudonymize(self, scope: str, body: dict[str, Any], tenancy: Tenancy) -> Pseudonymized:
         started = time.perf_counter()
         slots = text_slots(body)
         texts = [slot.get() for slot in slots]
+        run = functools.partial(
+            self._pseudonymizer.pseudonymize, scope, texts, tenancy.policy, tenancy.analyzer
+        )
         if sum(map(len, texts)) > self._inline_detection_chars:
-            # Off the event loop when large, or always with a model loaded: other requests keep flowing.
-            result = await anyio.to_thread.run_sync(self._pseudonymizer.pseudonymize, scope, texts)
+            # Off the event loop when large, or always with a model or the database vault:
+            # other requests keep flowing.
+            result = await anyio.to_thread.run_sync(run)
         else:
-            result = self._pseudonymizer.pseudonymize(scope, texts)
+            result = run()
         for slot, text in zip(slots, result.texts, strict=True):
             slot.set(text)
         self._metrics.detection.observe(time.perf_counter() - started)
         for entity_type, count in result.counts.items():
             self._metrics.entities.labels(entity_type, "request").inc(count)
-        return result.counts
+        return result
 
-    def _reply_filter(self, scope: str) -> ReplyFilter:
-        guard = ResponseGuard(self._reply_analyzer, self._vault, scope) if self._scan_responses else None
-        return ReplyFilter(guard, Restorer(self._vault, scope), self._hold)
+    def _reply_filter(self, scope: str, tenancy: Tenancy, surrogates: dict[str, str]) -> ReplyFilter:
+        guard = None
+        if tenancy.policy.response_scanning == "redact":
+            known = frozenset(surrogate.lower() for surrogate in surrogates)
+            guard = ResponseGuard(self._reply_analyzer, self._vault, scope, known)
+        return ReplyFilter(guard, Restorer(self._vault, scope, surrogates), self._hold)
 
     def _whole(
         self,
@@ -288,6 +319,7 @@ class Gateway:
         receipt: dict[str, str],
         started: float,
         exchange: Exchange,
+        analyzer: TextAnalyzer,
     ) -> Response:
         upstream = await self._upstream.send(upstream_request, stream=True)
         if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
@@ -297,7 +329,7 @@ class Gateway:
                 await upstream.aclose()
             response = self._whole(endpoint, body, upstream, reply, receipt, exchange)
             await self._recorder.commit(exchange)
-            self._after_reply(reply)
+            self._after_reply(reply, analyzer)
             self._done(endpoint.name, exchange.request_id, response.status_code, started)
             return response
         headers = {**_passed_headers(upstream), **receipt, "cache-control": "no-cache"}
@@ -307,11 +339,13 @@ class Gateway:
             reply,
             exchange,
             headers,
-            after_reply=self._after_reply,
+            after_reply=functools.partial(self._after_reply, analyzer=analyzer),
             closed=lambda: self._done(endpoint.name, exchange.request_id, 200, started),
         )
 
-    def _exchange(self, request_id: str, scope: str, endpoint: Endpoint, body: dict[str, Any]) -> Exchange:
+    def _exchange(
+        self, request_id: str, scope: str, endpoint: Endpoint, body: dict[str, Any], tenancy: Tenancy
+    ) -> Exchange:
         model = body.get("model")
         return Exchange(
             request_id=request_id,
@@ -320,26 +354,27 @@ class Gateway:
             model=model if isinstance(model, str) else None,
             stream=endpoint.stream is not None and bool(body.get("stream")),
             started_at=time.time(),
-            policy_version=self._policy_version,
+            policy_version=tenancy.policy_version,
+            storage_mode=tenancy.policy.storage_mode,
         )
 
-    def _after_reply(self, reply: ReplyFilter) -> None:
+    def _after_reply(self, reply: ReplyFilter, analyzer: TextAnalyzer) -> None:
         self._count_reply(reply)
-        self._warm(reply)
+        self._warm(reply, analyzer)
 
-    def _warm(self, reply: ReplyFilter) -> None:
+    def _warm(self, reply: ReplyFilter, analyzer: TextAnalyzer) -> None:
         """Analyse the reply the client got, after it got it: the app re-sends it as history
         next turn, and then it is a cache hit instead of a model pass on the request's path."""
         texts = [text for text in reply.texts() if text]
         if not self._warm_cache or not texts:
             return
-        task = asyncio.get_running_loop().create_task(self._prefetch(texts))
+        task = asyncio.get_running_loop().create_task(self._prefetch(texts, analyzer))
         self._warming.add(task)
         task.add_done_callback(self._warming.discard)
 
-    async def _prefetch(self, texts: list[str]) -> None:
+    async def _prefetch(self, texts: list[str], analyzer: TextAnalyzer) -> None:
         try:
-            await anyio.to_thread.run_sync(self._pseudonymizer.prefetch, texts)
+            await anyio.to_thread.run_sync(self._pseudonymizer.prefetch, texts, analyzer)
         except Exception as exc:
             log.warning("cache warm-up failed: %s", type(exc).__name__)
 

@@ -19,10 +19,13 @@ class Upstream:
         self._base_url = base_url.rstrip("/")
         self._api_key = api_key
 
-    def headers(self, client_headers: Mapping[str, str]) -> dict[str, str]:
+    def headers(self, client_headers: Mapping[str, str], api_key: str | None = None) -> dict[str, str]:
+        """The headers to send: `api_key` (a tenant's), else the configured key, else the
+        client's own authorization."""
         headers = {name: client_headers[name] for name in _FORWARDED_HEADERS if name in client_headers}
-        if self._api_key:
-            headers["authorization"] = f"Bearer {self._api_key}"
+        key = api_key or self._api_key
+        if key:
+            headers["authorization"] = f"Bearer {key}"
         elif "authorization" in client_headers:
             headers["authorization"] = client_headers["authorization"]
         return headers

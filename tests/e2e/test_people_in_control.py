@@ -15,8 +15,8 @@ from openai import AsyncOpenAI
 from starlette.applications import Starlette
 from typer.testing import CliRunner
 
-from conftest import sdk_client
 from fake_upstream import FakeUpstream, Script
+from sdk import sdk_client
 from veil.cli import cli
 from veil.store.schema import audit_log, request_records
 

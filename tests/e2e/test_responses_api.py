@@ -17,9 +17,9 @@ from openai import APIError, AsyncOpenAI, BadRequestError
 from pydantic import BaseModel
 from starlette.applications import Starlette
 
-from conftest import sdk_client
 from e2e.test_chat_privacy import assert_unseen
 from fake_upstream import FakeUpstream, Script
+from sdk import sdk_client
 from veil.store.schema import request_records
 
 RESPONSES = "/v1/responses"

@@ -10,8 +10,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import sdk_client
 from fake_upstream import FakeUpstream, Script, echo_last_user
+from sdk import sdk_client
 from veil.app import create_app
 from veil.config import Settings
 

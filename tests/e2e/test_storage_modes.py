@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from openai import APIError, AsyncOpenAI, BadRequestError, InternalServerError
 from starlette.applications import Starlette
 
-from conftest import sdk_client
 from databases import BACKENDS, database_url
 from fake_upstream import FakeUpstream, Script, echo_last_user
+from sdk import sdk_client
 from veil.store.records import StorageMode
 from veil.store.schema import request_records, transcripts, vault_entries
 

@@ -41,6 +41,7 @@ class Analyzer:
 
     def __init__(self, detectors: Sequence[Detector], *, allow: Iterable[str] = ()) -> None:
         self.detectors = tuple(detectors)
+        self.allowed = tuple(allow)
         # Allowed terms are compared case-insensitively against a whole span's text.
         self._allow = frozenset(term.casefold() for term in allow)
         self._triggers: tuple[re.Pattern[str] | None, ...] = tuple(

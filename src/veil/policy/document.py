@@ -59,11 +59,13 @@ class Retention(_Strict):
 
 
 class ProviderControls(_Strict):
-    """What the provider may keep and learn, whatever the request asks."""
+    """What the provider may keep and learn, whatever the request asks. Without these, the
+    subject's `provider_retention` consent decides `store` and `metadata`."""
 
-    # Always send `store: false` (else only when the subject has not granted provider_retention).
-    force_store_false: bool = True
-    drop_metadata: bool = True
+    # Always send `store: false`, even for subjects who agreed to provider retention.
+    force_store_false: bool = False
+    # Never send the request's `metadata` tags.
+    drop_metadata: bool = False
     # The end-user ids (`user`, `safety_identifier`): a keyed hash, or not sent at all.
     subject_ids: Literal["hash", "drop"] = "hash"
 

@@ -46,9 +46,9 @@ class Pseudonymizer:
         self._surrogates = surrogates
         self._hash_secret = hash_secret
 
-    def prefetch(self, texts: Sequence[str]) -> None:
+    def prefetch(self, texts: Sequence[str], analyzer: TextAnalyzer | None = None) -> None:
         """Analyse `texts` now (for the analyzer's cache); nothing is minted or returned."""
-        self._analyzer.analyze_many(list(dict.fromkeys(texts)))
+        (analyzer or self._analyzer).analyze_many(list(dict.fromkeys(texts)))
 
     def pseudonymize(
         self,

@@ -53,6 +53,9 @@ class Exchange:
     outcome: str = "forwarded"
     # False when the subject withdrew `store_transcripts`: then only metadata is kept.
     transcript_allowed: bool = True
+    # The tenant's storage mode (None: the store's own), and the action taken per type.
+    storage_mode: StorageMode | None = None
+    actions: dict[str, str] = field(default_factory=dict)
 
     def audit_entry(self, stored: str) -> dict[str, Any]:
         """The request's decision for the audit log: types, counts and actions, never values."""
@@ -63,7 +66,7 @@ class Exchange:
             "outcome": self.outcome,
             "entities": {"request": dict(self.request_entities), "response": dict(self.response_entities)},
             "actions": {
-                **{kind: "pseudonymize" for kind in self.request_entities},
+                **{kind: self.actions.get(kind, "pseudonymize") for kind in self.request_entities},
                 **{f"response:{kind}": "redact" for kind in self.response_entities},
             },
             "policy_version": self.policy_version,
@@ -101,10 +104,12 @@ class RecordStore:
         return self.mode in ("pseudonymized", "full")
 
     def stored_mode(self, exchange: Exchange) -> StorageMode:
-        """What is kept of this exchange: the mode, lowered to metadata without transcript consent."""
-        if self.keeps_transcripts and not exchange.transcript_allowed:
+        """What is kept of this exchange: its tenant's mode (else the store's), lowered to
+        metadata without transcript consent."""
+        mode = exchange.storage_mode or self.mode
+        if mode in ("pseudonymized", "full") and not exchange.transcript_allowed:
             return "metadata"
-        return self.mode
+        return mode
 
     def save(self, exchange: Exchange) -> None:
         """Commit the record; when this returns it survives a crash of the process."""

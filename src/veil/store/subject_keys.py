@@ -32,6 +32,9 @@ from veil.store.schema import installation_secrets, subject_keys
 
 SCOPE_SECRET = "scope-hash-key"
 AUDIT_SECRET = "audit-signing-key"
+# Keys the `surrogate` and `hash` policy actions are made with.
+SURROGATE_SECRET = "surrogate-key"
+HASH_SECRET = "hash-action-key"
 
 
 @dataclass(frozen=True, slots=True)

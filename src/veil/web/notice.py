@@ -7,7 +7,7 @@ hides, written from the configuration in force (so it cannot drift from what Vei
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +19,7 @@ from veil.config import Settings
 from veil.detect.base import Detector
 from veil.detect.ner import DEFAULT_LABELS
 from veil.policy import consent_defaults
+from veil.policy.loading import Policy
 from veil.store.consent import DESCRIPTIONS, PURPOSES
 from veil.web.pages import Pages
 from veil.web.security_headers import secured
@@ -48,17 +49,19 @@ def entity_types(detectors: Iterable[Detector]) -> list[str]:
 
 
 def notice_document(
-    settings: Settings, *, policy_version: str, request_types: Iterable[str], reply_types: Iterable[str]
+    settings: Settings, policy: Policy, *, request_types: Iterable[str], reply_types: Iterable[str]
 ) -> dict[str, Any]:
-    """The notice as data. `policy_version` is the one every reply carries; `request_types`
-    are the types replaced in requests, `reply_types` those redacted from replies when the
-    caller never sent them."""
+    """The notice as data, for the policy in force (its default section; tenants with a
+    section of their own are named). `request_types` are the types found in requests,
+    `reply_types` those redacted from replies when the caller never sent them."""
+    default = policy.document.default
+    retention = default.retention
     upstream = urlsplit(settings.upstream_base_url)
     provider_host = upstream.hostname or ""
     if upstream.port is not None:
         provider_host += f":{upstream.port}"
-    keeps_records = settings.storage_mode != "none"
-    keeps_transcripts = settings.storage_mode in _TRANSCRIPT_WHAT
+    keeps_records = default.storage_mode != "none"
+    keeps_transcripts = default.storage_mode in _TRANSCRIPT_WHAT
     defaults = consent_defaults(settings)
     sources = {
         "user": "the request's user field",
@@ -66,8 +69,9 @@ def notice_document(
         "header": f"the {settings.subject_header} header",
     }
     return {
-        "policy_version": policy_version,
-        "storage_mode": settings.storage_mode,
+        "policy_version": policy.version,
+        "storage_mode": default.storage_mode,
+        "tenants_with_own_policy": sorted(policy.tenants),
         "who_you_are": {
             "identified_by": [sources[source] for source in settings.subject_sources],
             "stored_as": "a keyed hash of the app's id for you (a pseudonym); the id itself is never stored",
@@ -81,8 +85,8 @@ def notice_document(
                 "what": "Each piece of personal data found in your requests and the token that replaced"
                 " it, encrypted with a key of your own.",
                 "why": "To put your own data back into the AI's reply.",
-                "retention_days": settings.retention_vault_days,
-                "retention": f"{settings.retention_vault_days:g} days after its last use",
+                "retention_days": retention.vault_days,
+                "retention": f"{retention.vault_days:g} days after its last use",
             },
             {
                 "category": "request_metadata",
@@ -91,17 +95,17 @@ def notice_document(
                 "what": "Per request: time, model, status, token counts, the types and counts of personal"
                 " data found, the consent state and policy version. Never the data itself.",
                 "why": "Operating the service, usage accounting and statistics.",
-                "retention_days": settings.retention_metadata_days,
-                "retention": f"{settings.retention_metadata_days:g} days",
+                "retention_days": retention.metadata_days,
+                "retention": f"{retention.metadata_days:g} days",
             },
             {
                 "category": "transcripts",
                 "kept": keeps_transcripts,
                 "where": "in the database, encrypted with a key of your own",
-                "what": _TRANSCRIPT_WHAT.get(settings.storage_mode, "Not kept."),
+                "what": _TRANSCRIPT_WHAT.get(default.storage_mode, "Not kept."),
                 "why": "A record of conversations, only while you consent to store_transcripts.",
-                "retention_days": settings.retention_transcripts_days,
-                "retention": f"{settings.retention_transcripts_days:g} days",
+                "retention_days": retention.transcripts_days,
+                "retention": f"{retention.transcripts_days:g} days",
             },
             {
                 "category": "consent_records",
@@ -134,8 +138,10 @@ def notice_document(
         ],
         "redacted": {
             "in_requests": sorted(request_types),
-            "in_replies": sorted(reply_types) if settings.scan_responses else [],
-            "allow_listed_terms": len(settings.allow_list),
+            "actions": {kind: default.action_for(kind) for kind in sorted(request_types)},
+            "in_replies": sorted(reply_types) if default.response_scanning == "redact" else [],
+            "allow_listed_terms": len(default.allow),
+            "deny_listed_terms": len(default.deny),
         },
         "consent": [
             {"purpose": purpose, "description": DESCRIPTIONS[purpose], "default": defaults[purpose]}
@@ -151,7 +157,9 @@ def notice_document(
 
 
 class PrivacyNotice:
-    def __init__(self, document: dict[str, Any], pages: Pages) -> None:
+    """`document` makes the notice for the policy in force at the time it is asked."""
+
+    def __init__(self, document: Callable[[], dict[str, Any]], pages: Pages) -> None:
         self._document = document
         self._pages = pages
 
@@ -159,10 +167,11 @@ class PrivacyNotice:
         return [secured("/privacy/notice", self.notice, methods=["GET"], name="privacy_notice")]
 
     async def notice(self, request: Request) -> Response:
-        headers = {"x-veil-policy-version": self._document["policy_version"], "vary": "accept"}
+        document = self._document()
+        headers = {"x-veil-policy-version": document["policy_version"], "vary": "accept"}
         if _wants_json(request):
-            return JSONResponse(self._document, headers=headers)
-        response = self._pages.render("notice.html", notice=self._document)
+            return JSONResponse(document, headers=headers)
+        response = self._pages.render("notice.html", notice=document)
         response.headers.update(headers)
         return response
 
