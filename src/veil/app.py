@@ -248,7 +248,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
 def build_policies(settings: Settings) -> PolicyHolder:
     """The policy file's, reloaded when it changes; or one made from the settings."""
     if settings.policy_file is not None:
-        return PolicyHolder.from_file(settings.policy_file)
+        return PolicyHolder.from_file(settings.policy_file, check_every=settings.policy_check_seconds)
     return PolicyHolder(settings_policy(settings))
 
 

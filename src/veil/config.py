@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # A policy file (TOML, see docs/policy.md): per tenant actions, detectors, storage and
     # provider controls; reloaded when it changes. Unset: the policy is made from these settings.
     policy_file: Path | None = None
+    # How often the policy file is checked for changes.
+    policy_check_seconds: float = Field(default=1.0, ge=0)
     # Refuse requests without a Veil virtual key even before any key exists.
     require_keys: bool = False
     # The admin API and dashboard; unset: they answer 401 to everyone.

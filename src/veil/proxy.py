@@ -167,15 +167,20 @@ class Gateway:
             self._after_reply(reply, tenancy.analyzer)
         except VeilError as error:
             response = _error_response(error, request_id)
-            if (
+            if exchange is not None and isinstance(error, Blocked):
+                # A decision, like a consent refusal: on record before the answer leaves.
+                exchange.status, exchange.outcome = error.status_code, "blocked"
+                exchange.actions = dict.fromkeys(error.entity_types, "block")
+                try:
+                    await self._recorder.commit(exchange)
+                except StorageUnavailable as unrecorded:
+                    response = _error_response(unrecorded, request_id)
+            elif (
                 exchange is not None
                 and exchange.outcome == "forwarded"
                 and not isinstance(error, StorageUnavailable)
             ):
-                exchange.status = error.status_code
-                exchange.outcome = "blocked" if isinstance(error, Blocked) else "failed"
-                if isinstance(error, Blocked):
-                    exchange.actions = dict.fromkeys(error.entity_types, "block")
+                exchange.status, exchange.outcome = error.status_code, "failed"
                 self._recorder.commit_later(exchange)
         self._done(endpoint.name, request_id, response.status_code, started)
         return response

@@ -104,7 +104,8 @@ class Pseudonymizer:
         surrogates = {
             replacement[value]: value for value, kind in items.items() if actions[kind] == "surrogate"
         }
-        return Pseudonymized(rewritten, counts, {k: a for k, a in actions.items() if k in counts}, surrogates)
+        # Every type found and what was done with it, `allow` included: the audit shows both.
+        return Pseudonymized(rewritten, counts, actions, surrogates)
 
     def _action(self, policy: TenantPolicy | None, entity_type: str) -> Action:
         action = "pseudonymize" if policy is None else policy.action_for(entity_type)

@@ -66,7 +66,8 @@ class Exchange:
             "outcome": self.outcome,
             "entities": {"request": dict(self.request_entities), "response": dict(self.response_entities)},
             "actions": {
-                **{kind: self.actions.get(kind, "pseudonymize") for kind in self.request_entities},
+                **dict.fromkeys(self.request_entities, "pseudonymize"),
+                **self.actions,
                 **{f"response:{kind}": "redact" for kind in self.response_entities},
             },
             "policy_version": self.policy_version,
