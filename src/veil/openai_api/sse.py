@@ -23,26 +23,27 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[str]:
         """The payloads of the events completed by `chunk`."""
-        text = self._buffer + self._text.decode(chunk)
+        return self._lines(self._buffer + self._text.decode(chunk), final=False)
+
+    def close(self) -> list[str]:
+        """The end of the stream. An event not ended by its blank line is incomplete (half a
+        JSON document, maybe half a value) and, as the specification says, not dispatched."""
+        payloads = self._lines(self._buffer + self._text.decode(b"", final=True), final=True)
+        self._buffer = ""
+        self._data.clear()
+        return payloads
+
+    def _lines(self, text: str, *, final: bool) -> list[str]:
         payloads = []
         start = 0
         for end in _LINE_END.finditer(text):
-            if end.group() == "\r" and end.end() == len(text):
+            if not final and end.group() == "\r" and end.end() == len(text):
                 break  # maybe the first half of a "\r\n" split across chunks
             payload = self._line(text[start : end.start()])
             if payload is not None:
                 payloads.append(payload)
             start = end.end()
         self._buffer = text[start:]
-        return payloads
-
-    def close(self) -> list[str]:
-        """Whatever the upstream left unterminated when its stream ended."""
-        tail = self._buffer + self._text.decode(b"", final=True)
-        self._buffer = ""
-        payloads = [
-            p for p in (self._line(tail.rstrip("\r")) if tail else None, self._line("")) if p is not None
-        ]
         return payloads
 
     def _line(self, line: str) -> str | None:
