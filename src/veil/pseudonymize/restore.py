@@ -53,7 +53,7 @@ class Restorer:
         """
         if self._surrogate_pattern is not None:
             text = self._surrogate_pattern.sub(lambda m: self._real(m, json_string), text)
-        if "<" not in text and "[" not in text:
+        if "<" not in text and "[" not in text and "&lt;" not in text:
             return text
         return TOKEN_PATTERN.sub(lambda m: self._replace(m, json_string), text)
 
@@ -96,7 +96,7 @@ class StreamRestorer:
         """Text that can be shown now; a possible token or surrogate prefix is held back."""
         text = self._pending + delta
         cut = self._surrogate_tail(text)
-        if "<" in text or "[" in text:
+        if "<" in text or "[" in text or "&" in text:
             tail = PARTIAL_TOKEN_TAIL.search(text, max(0, len(text) - MAX_TOKEN_LENGTH))
             if tail:
                 cut = min(cut, tail.start())
