@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from veil.errors import VaultUnavailable
 from veil.pseudonymize.tokens import MAX_TOKEN_LENGTH, PARTIAL_TOKEN_TAIL, TOKEN_PATTERN, canonical
@@ -45,14 +45,16 @@ class Restorer:
     def surrogates(self) -> frozenset[str]:
         return frozenset(self._surrogates)
 
-    def restore(self, text: str, *, json_string: bool = False) -> str:
+    def restore(self, text: str, *, json_string: bool = False, after: str = "") -> str:
         """`text` with tokens and surrogates replaced by their values.
 
         With `json_string`, `text` is (part of) a JSON document such as tool-call arguments
         and every value is inserted JSON-escaped, so the document stays valid JSON.
+        `after` is what came just before `text` in a stream: a surrogate right after a
+        letter there is the end of a longer word, not a surrogate.
         """
         if self._surrogate_pattern is not None:
-            text = self._surrogate_pattern.sub(lambda m: self._real(m, json_string), text)
+            text = _sub_after(self._surrogate_pattern, after, text, lambda m: self._real(m, json_string))
         if "<" not in text and "[" not in text and "&lt;" not in text:
             return text
         return TOKEN_PATTERN.sub(lambda m: self._replace(m, json_string), text)
@@ -74,6 +76,20 @@ class Restorer:
         return _json_escaped(value) if json_string else value
 
 
+def _sub_after(
+    pattern: re.Pattern[str], before: str, text: str, replace: Callable[[re.Match[str]], str]
+) -> str:
+    """`pattern.sub(replace, text)`, with `text` following `before`: lookbehinds see it."""
+    joined = before + text
+    pieces: list[str] = []
+    position = len(before)
+    for match in pattern.finditer(joined, len(before)):
+        pieces += (joined[position : match.start()], replace(match))
+        position = match.end()
+    pieces.append(joined[position:])
+    return "".join(pieces)
+
+
 def _json_escaped(value: str) -> str:
     # A value captured from inside a JSON string is stored in its escaped form already;
     # re-escaping it would double its backslashes.
@@ -91,6 +107,8 @@ class StreamRestorer:
         self._restorer = restorer
         self._json_string = json_string
         self._pending = ""
+        # The last character already restored: whether a surrogate may start right after it.
+        self._before = ""
 
     def feed(self, delta: str) -> str:
         """Text that can be shown now; a possible token or surrogate prefix is held back."""
@@ -100,8 +118,10 @@ class StreamRestorer:
             tail = PARTIAL_TOKEN_TAIL.search(text, max(0, len(text) - MAX_TOKEN_LENGTH))
             if tail:
                 cut = min(cut, tail.start())
-        self._pending = text[cut:]
-        return self._restorer.restore(text[:cut], json_string=self._json_string)
+        ready, self._pending = text[:cut], text[cut:]
+        restored = self._restorer.restore(ready, json_string=self._json_string, after=self._before)
+        self._before = ready[-1:] or self._before
+        return restored
 
     def _surrogate_tail(self, text: str) -> int:
         """Where a trailing possible surrogate (or a whole one that may still grow) starts."""
@@ -109,7 +129,8 @@ class StreamRestorer:
         whole = self._restorer.surrogates
         for length in range(min(len(text), self._restorer.longest_surrogate), 0, -1):
             start = len(text) - length
-            if start > 0 and (text[start - 1].isalnum() or text[start - 1] == "_"):
+            before = text[start - 1] if start > 0 else self._before
+            if before.isalnum() or before == "_":
                 continue  # surrogates match whole words only
             tail = text[start:].lower()
             if tail in prefixes or tail in whole:
@@ -119,4 +140,4 @@ class StreamRestorer:
     def finish(self) -> str:
         """Everything still held back, at the end of the stream."""
         text, self._pending = self._pending, ""
-        return self._restorer.restore(text, json_string=self._json_string)
+        return self._restorer.restore(text, json_string=self._json_string, after=self._before)
