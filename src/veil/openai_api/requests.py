@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -10,6 +12,14 @@ from starlette.requests import Request
 from veil.errors import InvalidRequest, PayloadTooLarge
 
 MAX_DEPTH = 64
+# What could make a body unrepresentable (see `_unrepresentable`): a \uD800-\uDFFF escape,
+# a long run of digits, a three-digit exponent. Without any of them the tree is not walked.
+_MAYBE_UNREPRESENTABLE = re.compile(r"\\u[dD][89abcdefABCDEF]|\d{19}|[eE][-+]?\d{3}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class _NotJson(ValueError):
+    pass
 
 
 async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
@@ -25,15 +35,22 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
             raise PayloadTooLarge(f"Request body exceeds the limit of {max_bytes} bytes.")
         chunks.append(chunk)
     try:
-        document = json.loads(b"".join(chunks))
+        # UTF-8 only (RFC 8259), though json.loads would guess UTF-16 and -32 from bytes.
+        text = b"".join(chunks).decode()
+        document = json.loads(text, parse_constant=_not_json)
     except RecursionError:
         raise InvalidRequest(f"Request body is nested deeper than {MAX_DEPTH} levels.") from None
+    except _NotJson as constant:
+        raise InvalidRequest(f"Request body has {constant}, which is not JSON.") from None
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("Request body is not valid JSON (UTF-8).") from None
     if not isinstance(document, dict):
         raise InvalidRequest("Request body must be a JSON object.")
     if _depth(document) > MAX_DEPTH:
         raise InvalidRequest(f"Request body is nested deeper than {MAX_DEPTH} levels.")
+    problem = _unrepresentable(document) if _MAYBE_UNREPRESENTABLE.search(text) else None
+    if problem is not None:
+        raise InvalidRequest(f"Request body has {problem}.")
     return document
 
 
@@ -87,6 +104,40 @@ def _all_text_or_tokens(items: list[Any]) -> bool:
 
 def _is_token_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _not_json(constant: str) -> Any:
+    raise _NotJson(constant)
+
+
+def _unrepresentable(node: Any) -> str | None:
+    """What in `node` could not be passed on exactly as the client wrote it, if anything.
+
+    The body goes on as UTF-8 JSON and its stored copy through orjson: half a surrogate
+    pair has no UTF-8 form, an overflowing number no JSON form, and orjson takes integers
+    of 64 bits at most. Such a body gets a 400 here rather than a 500 (or a changed value)
+    later.
+    """
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, str):
+            if _SURROGATE.search(current):
+                return "an unpaired surrogate escape (\\ud800-\\udfff) in a string"
+        elif isinstance(current, bool):
+            continue
+        elif isinstance(current, int):
+            if not -(2**63) <= current < 2**64:
+                return "an integer outside the 64-bit range"
+        elif isinstance(current, float):
+            if not math.isfinite(current):
+                return "a number too large to represent"
+        elif isinstance(current, dict):
+            stack.extend(current)
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+    return None
 
 
 def _depth(node: Any) -> int:
