@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 from steady_upstream import steady_upstream
@@ -295,3 +297,120 @@ def test_bodies_at_and_over_the_size_limit(
     assert_openai_error(veil.post(CHAT, content=b"{}", headers={"content-length": str(limit * 100)}), 413)
     assert len(forwarded) == 1
     assert veil.post(CHAT, json=VALID_CHAT).status_code == 200
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
+    ),
+    max_leaves=6,
+)
+VALID_BODIES: dict[str, dict[str, Any]] = {
+    CHAT: {
+        "model": "m",
+        "user": "fuzz",
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "I am ana@example.com"}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": "b"}'}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+        ],
+        "tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}],
+        "response_format": {
+            "type": "json_schema",
+            "json_schema": {"name": "s", "schema": {"type": "object"}},
+        },
+        "stream_options": {"include_usage": True},
+        "temperature": 0.5,
+    },
+    "/v1/responses": {
+        "model": "m",
+        "instructions": "Be brief.",
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "I am ana@example.com"}]},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": '{"a": "b"}'},
+            {"type": "function_call_output", "call_id": "c1", "output": "ok"},
+        ],
+        "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+        "text": {"format": {"type": "text"}},
+        "metadata": {"k": "v"},
+    },
+    "/v1/embeddings": {"model": "m", "input": ["ana@example.com", "hello"], "encoding_format": "float"},
+    "/v1/completions": {"model": "m", "prompt": ["I am ana@example.com"], "suffix": "end", "max_tokens": 5},
+}
+
+
+def paths_of(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [at]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += paths_of(value, (*at, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += paths_of(value, (*at, index))
+    return found
+
+
+def mutated(body: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -> Any:
+    copy = json.loads(json.dumps(body))
+    if not path:
+        return value
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize("path", list(VALID_BODIES))
+def test_wrong_types_anywhere(profile: Profile, veil: TestClient, path: str) -> None:
+    """Any value replaced by any JSON value (or removed), streamed or not: never a 5xx;
+    a 4xx is OpenAI-shaped; a stream is well-formed to its end."""
+    body = VALID_BODIES[path]
+
+    @profile.hypothesis(100, 2000)
+    @given(
+        where=st.sampled_from(paths_of(body)),
+        value=json_values,
+        delete=st.booleans(),
+        stream=st.sampled_from([None, True, False]),
+    )
+    def check(where: tuple[Any, ...], value: Any, delete: bool, stream: bool | None) -> None:
+        document = mutated(body, where, value, delete and bool(where))
+        if stream is not None and isinstance(document, dict):
+            document["stream"] = stream
+        response = veil.post(path, json=document)
+        assert response.status_code < 500, response.text
+        if response.status_code >= 400:
+            assert_openai_error(response, response.status_code, response.json()["error"]["param"])
+        elif response.headers["content-type"].startswith("text/event-stream"):
+            events = [line[6:] for line in response.text.split("\n") if line.startswith("data: ")]
+            assert events and all(event == "[DONE]" or json.loads(event) for event in events)
+            assert "error" not in response.text
+
+    check()
+    assert veil.get("/healthz").json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_format_type_that_is_no_string_is_not_a_500(
+    veil: TestClient, forwarded: list[httpx.Request], stream: bool
+) -> None:
+    """Veil asks whether the reply is a JSON document (`response_format.type`,
+    `text.format.type`); a list or an object there is the provider's to refuse."""
+    for kind in ([], {}, ["json_schema"]):
+        chat = {**VALID_CHAT, "stream": stream, "response_format": {"type": kind}}
+        assert veil.post(CHAT, json=chat).status_code == 200
+        responses = {"model": "m", "input": "x", "stream": stream, "text": {"format": {"type": kind}}}
+        assert veil.post("/v1/responses", json=responses).status_code == 200
+    assert len(forwarded) == 6

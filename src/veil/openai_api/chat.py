@@ -46,7 +46,8 @@ def check_chat_request(body: dict[str, Any]) -> None:
 def json_fields(body: Mapping[str, Any]) -> frozenset[str]:
     """The reply fields that are JSON documents for this request."""
     response_format = body.get("response_format")
-    if isinstance(response_format, dict) and response_format.get("type") in JSON_FORMATS:
+    kind = response_format.get("type") if isinstance(response_format, dict) else None
+    if isinstance(kind, str) and kind in JSON_FORMATS:
         return ARGUMENTS | {"content"}
     return ARGUMENTS
 

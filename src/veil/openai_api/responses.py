@@ -65,7 +65,8 @@ def json_output(document: Mapping[str, Any]) -> bool:
     """Whether a request (or the response echoing it) asks for JSON output text."""
     text = document.get("text")
     output_format = text.get("format") if isinstance(text, dict) else None
-    return isinstance(output_format, dict) and output_format.get("type") in JSON_FORMATS
+    kind = output_format.get("type") if isinstance(output_format, dict) else None
+    return isinstance(kind, str) and kind in JSON_FORMATS
 
 
 def rewrite_response(document: Any, rewrite: WholeTextFilter, body: Mapping[str, Any]) -> None:
