@@ -328,10 +328,7 @@ class Gateway:
     ) -> Response:
         upstream = await self._upstream.send(upstream_request, stream=True)
         if upstream.status_code != 200 or "text/event-stream" not in upstream.headers.get("content-type", ""):
-            try:
-                await upstream.aread()
-            finally:
-                await upstream.aclose()
+            await self._upstream.read(upstream)
             response = self._whole(endpoint, body, upstream, reply, receipt, exchange)
             await self._recorder.commit(exchange)
             self._after_reply(reply, analyzer)

@@ -41,6 +41,14 @@ class Upstream:
         with map_upstream_errors():
             return await self._client.send(request, stream=stream)
 
+    async def read(self, response: httpx.Response) -> None:
+        """Read the rest of a streamed response's body, then close it."""
+        try:
+            with map_upstream_errors():
+                await response.aread()
+        finally:
+            await response.aclose()
+
     async def aclose(self) -> None:
         await self._client.aclose()
 
