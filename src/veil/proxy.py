@@ -21,7 +21,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from veil.detect.base import TextAnalyzer
-from veil.errors import Blocked, ConsentWithdrawn, InvalidRequest, StorageUnavailable, VeilError
+from veil.errors import (
+    Blocked,
+    ConsentWithdrawn,
+    InvalidRequest,
+    StorageUnavailable,
+    VeilError,
+    error_body,
+)
 from veil.metrics import Metrics
 from veil.openai_api.choices import rewrite_document
 from veil.openai_api.endpoints import Endpoint, OpenStream, default_endpoints
@@ -288,6 +295,15 @@ class Gateway:
             document = upstream.json()
         except ValueError:
             self._metrics.upstream_errors.labels("invalid_json").inc()
+            if upstream.status_code >= 400:
+                # Not the provider's error but a page from something in front of it (a load
+                # balancer's HTML): the client gets the status, in OpenAI's error shape.
+                error = error_body(
+                    f"The upstream API answered HTTP {upstream.status_code} with no error Veil could read.",
+                    "upstream_error",
+                    f"upstream_http_{upstream.status_code}",
+                )
+                return JSONResponse(error, status_code=upstream.status_code, headers=headers)
             text = reply(upstream.text, json_string=False)
             exchange.response_entities = reply.redacted
             if stored in ("pseudonymized", "full"):

@@ -246,6 +246,22 @@ async def test_a_burst_of_5xx_passes_through(
     await assert_still_healthy(upstream, veil)
 
 
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_5xx_that_is_not_json_is_answered_in_openai_shape(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], stream: bool
+) -> None:
+    """A load balancer's HTML error page in front of the provider."""
+    upstream, veil = faulty
+    page = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    upstream.steps = lambda body: [head(502, "text/html", len(page)) + page]
+    response = await veil.post(CHAT, json=ask(stream))
+    assert response.status_code == 502
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["type"] == "upstream_error"
+    assert response.json()["error"]["code"] == "upstream_http_502"
+    await assert_still_healthy(upstream, veil)
+
+
 async def test_faults_in_a_row_leave_the_pool_usable(
     profile: Profile, faulty: tuple[FaultyUpstream, httpx.AsyncClient]
 ) -> None:
