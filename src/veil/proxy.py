@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import anyio
 import httpx
@@ -229,9 +230,10 @@ class Gateway:
         started = time.perf_counter()
         try:
             tenancy = self._tenancies.resolve(request.headers)
+            model = request.path_params.get("model")
             upstream_request = self._upstream.request(
                 "GET",
-                request.url.path.removeprefix("/v1"),
+                "/models" if model is None else f"/models/{_model_path(model)}",
                 self._upstream.headers(request.headers, tenancy.upstream_key),
             )
             upstream_response = await self._upstream.send(upstream_request)
@@ -407,6 +409,16 @@ class Gateway:
         self._metrics.requests.labels(endpoint, str(status)).inc()
         self._metrics.latency.labels(endpoint).observe(elapsed)
         log.info("%s %s status=%d ms=%.1f", request_id, endpoint, status, elapsed * 1000)
+
+
+def _model_path(model: str) -> str:
+    """A model id as the path under `/models`: each segment percent-encoded (ids like
+    `org/model` keep their slashes). An empty or dot segment is refused: the URL would climb
+    out of the upstream's base path to any of its endpoints, with the organization's key."""
+    segments = model.split("/")
+    if any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidRequest("The model id in the path is not valid.", param="model")
+    return "/".join(quote(segment, safe=":@") for segment in segments)
 
 
 def _receipt(counts: Counter[str]) -> str:
