@@ -8,35 +8,16 @@ The marker alone selects the full profile.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, settings
 from starlette.applications import Starlette
+from stress_profiles import Profile
 
 from fake_upstream import FakeUpstream
 from veil.app import create_app
 from veil.config import Settings
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Profile:
-    full: bool
-
-    def pick(self, short: T, full: T) -> T:
-        return full if self.full else short
-
-    def hypothesis(self, short_examples: int, full_examples: int) -> settings:
-        """Hypothesis settings for a property checked inside a profiled test."""
-        return settings(
-            max_examples=self.pick(short_examples, full_examples),
-            deadline=None,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-        )
 
 
 @pytest.fixture(

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from starlette.testclient import TestClient
 from steady_upstream import steady_upstream
+from stress_profiles import Profile
 
-from conftest import Profile
 from veil.app import create_app
 from veil.config import Settings
 

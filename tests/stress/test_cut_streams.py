@@ -19,8 +19,8 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
+from stress_profiles import Profile
 
-from conftest import Profile
 from fake_upstream import FakeUpstream, Script
 
 USER = "cut-streams"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from stress_profiles import Profile
 
-from conftest import Profile
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.restore import Restorer, StreamRestorer
 from veil.pseudonymize.tokens import MAX_TOKEN_LENGTH

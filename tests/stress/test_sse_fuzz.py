@@ -13,8 +13,8 @@ import re
 
 from hypothesis import given
 from hypothesis import strategies as st
+from stress_profiles import Profile
 
-from conftest import Profile
 from veil.openai_api.sse import SSEDecoder, encode_event
 
 LINE_END = re.compile(r"\r\n|\r|\n")

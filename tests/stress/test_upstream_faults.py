@@ -32,8 +32,8 @@ from faulty_upstream import (
     unaccepting_port,
     whole,
 )
+from stress_profiles import Profile
 
-from conftest import Profile
 from veil.app import build_http_client, create_app
 from veil.config import Settings
 
