@@ -60,6 +60,7 @@ from veil.web.notice import PrivacyNotice, entity_types, notice_document
 from veil.web.pages import Pages
 from veil.web.portal import PORTAL_COOKIE, Portal
 from veil.web.portal_tokens import PORTAL_TOKEN_SECRET, PortalTokens
+from veil.web.security_headers import HEADERS as SECURITY_HEADERS
 from veil.web.sessions import SessionCookie
 
 log = logging.getLogger("veil.app")
@@ -227,7 +228,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     app = Starlette(
         routes=[*gateway.routes(), *web_routes],
         lifespan=lifespan,
-        middleware=[Middleware(ContainUnexpectedErrors)],
+        middleware=[Middleware(ContainUnexpectedErrors, headers=SECURITY_HEADERS)],
         exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]
     )
     app.state.metrics = metrics
@@ -308,9 +309,13 @@ def _web(
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """404 and 405 from the router, with the web side's security headers: the path asked
+    for may have been meant as a page."""
     error_type = "invalid_request_error" if exc.status_code < 500 else "server_error"
     return JSONResponse(
-        error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"), status_code=exc.status_code
+        error_body(exc.detail or "Error", error_type, f"http_{exc.status_code}"),
+        status_code=exc.status_code,
+        headers={**(exc.headers or {}), **SECURITY_HEADERS},
     )
 
 

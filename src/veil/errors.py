@@ -18,6 +18,7 @@ Messages are written for the client and never contain a value from the request.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from starlette.responses import JSONResponse
@@ -132,10 +133,12 @@ def error_body(message: str, error_type: str, code: str | None, param: str | Non
 class ContainUnexpectedErrors:
     """ASGI middleware: an exception no handler expected becomes a generic 500 in OpenAI's
     shape. Only its type is logged and it goes no further: its message could quote request
-    data, and the server's own logger would print it with a traceback."""
+    data, and the server's own logger would print it with a traceback. `headers` go on that
+    500 (the web side's security headers: the request may have been for a page)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, headers: Mapping[str, str] | None = None) -> None:
         self.app = app
+        self._headers = dict(headers or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,4 +157,4 @@ class ContainUnexpectedErrors:
             log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", ""))
             if not started:
                 body = error_body("Internal error in Veil.", "server_error", "internal_error")
-                await JSONResponse(body, status_code=500)(scope, receive, send)
+                await JSONResponse(body, status_code=500, headers=self._headers)(scope, receive, send)
