@@ -4,13 +4,14 @@ is logged."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -44,6 +45,7 @@ from veil.recording import Recorder, take_usage
 from veil.relay import StreamRelay
 from veil.scope import SUBJECT_FIELDS, ScopeResolver
 from veil.store.consent import PURPOSES, ConsentLedger, ConsentState
+from veil.store.database import StoreError
 from veil.store.records import Exchange, RecordStore
 from veil.tenancy import Tenancies, Tenancy
 from veil.upstream import Upstream
@@ -115,7 +117,8 @@ class Gateway:
         started = time.perf_counter()
         exchange: Exchange | None = None
         try:
-            tenancy = self._tenancies.resolve(request.headers)
+            with _store_unavailable():
+                tenancy = self._tenancies.resolve(request.headers)
             policy = tenancy.policy
             body = await read_json(request, self._max_body_bytes)
             endpoint.check(body)
@@ -196,7 +199,8 @@ class Gateway:
     async def _consent(self, exchange: Exchange) -> ConsentState:
         """The subject's consent, read fresh for every request: a change counts at once.
         Refuses the request (403, recorded) when sending to the provider is withdrawn."""
-        state = await anyio.to_thread.run_sync(self._consents.state, exchange.subject)
+        with _store_unavailable():
+            state = await anyio.to_thread.run_sync(self._consents.state, exchange.subject)
         exchange.consent = {purpose: state.allows(purpose) for purpose in PURPOSES}
         exchange.transcript_allowed = state.allows("store_transcripts")
         if not state.allows("send_to_provider"):
@@ -229,7 +233,8 @@ class Gateway:
         request_id = f"veil-{uuid.uuid4().hex}"
         started = time.perf_counter()
         try:
-            tenancy = self._tenancies.resolve(request.headers)
+            with _store_unavailable():
+                tenancy = self._tenancies.resolve(request.headers)
             model = request.path_params.get("model")
             upstream_request = self._upstream.request(
                 "GET",
@@ -419,6 +424,18 @@ def _model_path(model: str) -> str:
     if any(segment in ("", ".", "..") for segment in segments):
         raise InvalidRequest("The model id in the path is not valid.", param="model")
     return "/".join(quote(segment, safe=":@") for segment in segments)
+
+
+@contextlib.contextmanager
+def _store_unavailable() -> Iterator[None]:
+    """Reads of the store before anything is forwarded (virtual keys, consent): when the
+    database cannot answer, the request fails closed. The vault and the recorder map their
+    own failures."""
+    try:
+        yield
+    except StoreError as error:
+        log.error("store unavailable: %s", error)  # names the database, never a value
+        raise StorageUnavailable("Veil's database is unavailable; nothing was forwarded.") from None
 
 
 def _receipt(counts: Counter[str]) -> str:

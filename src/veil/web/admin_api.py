@@ -10,6 +10,7 @@ pseudonym at once and keeps only that. Every action is audited: export and erasu
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,16 +19,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from veil.errors import AdminDisabled, AdminKeyRejected, InvalidRequest, VeilError
+from veil.errors import AdminDisabled, AdminKeyRejected, InvalidRequest, StorageUnavailable, VeilError
 from veil.openai_api.requests import read_json
 from veil.scope import ScopeResolver
 from veil.store.audit import AuditLog
 from veil.store.consent import PURPOSES, ConsentLedger
+from veil.store.database import StoreError
 from veil.store.subjects import SubjectData
 from veil.web.admin_key import AdminKey
 from veil.web.portal_tokens import InvalidTtl, PortalTokens
 from veil.web.security_headers import secured
 
+log = logging.getLogger("veil.admin_api")
 MAX_BODY_BYTES = 16 * 1024
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -128,7 +131,11 @@ class AdminApi:
                     raise AdminKeyRejected(
                         "Missing or wrong admin key (Authorization: Bearer <VEIL_ADMIN_KEY>)."
                     )
-                return await handler(request)
+                try:
+                    return await handler(request)
+                except StoreError as unavailable:
+                    log.error("admin API: store unavailable: %s", unavailable)
+                    raise StorageUnavailable("Veil's database is unavailable; nothing was changed.") from None
             except VeilError as error:
                 headers = (
                     {"www-authenticate": 'Bearer realm="veil-admin"'} if error.status_code == 401 else None
