@@ -154,7 +154,9 @@ class ContainUnexpectedErrors:
         try:
             await self.app(scope, receive, send_tracking)
         except Exception as exc:
-            log.error("unhandled %s on %s", type(exc).__name__, scope.get("path", ""))
+            # The route's template, not the path: a path can name a person (/admin/subjects/{user}/…).
+            route = getattr(scope.get("route"), "path", "an unknown route")
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method", ""), route)
             if not started:
                 body = error_body("Internal error in Veil.", "server_error", "internal_error")
                 await JSONResponse(body, status_code=500, headers=self._headers)(scope, receive, send)

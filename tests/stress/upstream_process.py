@@ -11,7 +11,8 @@ message (`You said: …`), whole or as a stream of `CHUNK`-character deltas (a v
 across deltas is the common case); a model named `paced-<ms>` spaces the deltas that many
 milliseconds apart, like a model producing tokens. Responses, completions, embeddings and
 models get a small valid answer; a chat model named `redirect-to:<url>` gets a 307 to that
-URL. Anything outside the base path gets 404 and is counted.
+URL, one named `status-<code>` that status with an error quoting the last user message.
+Anything outside the base path gets 404 and is counted.
 
 What it counts: requests per path, the Host headers and bearer keys it saw, and the bodies
 holding a match of the `--forbid` pattern (values that must never leave Veil).
@@ -28,6 +29,7 @@ import socket
 import subprocess
 import sys
 from collections import Counter
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
@@ -144,8 +146,13 @@ class HttpConnection(asyncio.Protocol):
             return
         path = path.removeprefix(base)
         request = json.loads(body) if body else {}
-        if path == "/chat/completions" and str(request.get("model", "")).startswith("redirect-to:"):
-            self._redirect(str(request["model"]).removeprefix("redirect-to:"))
+        model = str(request.get("model", "")) if isinstance(request, dict) else ""
+        if path == "/chat/completions" and model.startswith("redirect-to:"):
+            self._redirect(model.removeprefix("redirect-to:"))
+        elif path == "/chat/completions" and model.startswith("status-"):
+            # An error that quotes the request back, as providers' errors sometimes do.
+            error = {"message": f"refused: {_last_user(request)}", "type": "invalid_request_error"}
+            self._whole(int(model.removeprefix("status-")), json.dumps({"error": error}).encode())
         elif path == "/chat/completions":
             await self._chat(request)
         elif path == "/models" or path.startswith("/models/"):
@@ -198,7 +205,7 @@ class HttpConnection(asyncio.Protocol):
 
     def _whole(self, status: int, payload: bytes) -> None:
         assert self._transport is not None
-        reason = {200: b"OK", 404: b"Not Found"}[status]
+        reason = HTTPStatus(status).phrase.encode()
         self._transport.write(_WHOLE % (status, reason, len(payload)) + payload)
 
 
