@@ -1,0 +1,99 @@
+"""Memory stays bounded under huge and hostile bodies: a real `veil serve` process gets
+the same burst several times over (bodies over the size limit, declared and chunked; bodies
+just under it, processed in full; invalid UTF-8, 100,000 levels of nesting and 10,000
+messages near the limit), concurrently. Every one gets its 4xx (or its 200), the server
+stays up, and its resident memory levels off: a repeated burst does not grow it further.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+from stress_profiles import Profile
+
+from veil.store.master_key import encode_master_key
+from veil_process import RecordingUpstream, VeilProcess, running
+
+CHAT = "/v1/chat/completions"
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def padded(limit: int, make: str) -> bytes:
+    """A chat body of exactly `limit` bytes: prose with values, or 10,000 messages."""
+    if make == "messages":
+        messages = [{"role": "user", "content": f"m{i} "} for i in range(10_000)]
+        skeleton = len(json.dumps({"model": "m", "messages": messages}))
+        room = (limit - skeleton) // 10_000
+        for i, message in enumerate(messages):
+            message["content"] = f"m{i} " + "x" * (room - len(f"m{i} "))
+    else:
+        skeleton = len(json.dumps({"model": "m", "messages": [{"role": "user", "content": ""}]}))
+        sentence = "write to ana@example.com or call 415-555-0134 about the plan. "
+        messages = [{"role": "user", "content": (sentence * (limit // len(sentence)))[: limit - skeleton]}]
+    raw = json.dumps({"model": "m", "messages": messages}).encode()
+    return raw + b" " * (limit - len(raw))
+
+
+def burst(url: str, limit: int) -> list[tuple[str, int]]:
+    """(what, status) for each body of one burst, each sent twice, four at a time."""
+    prose, messages = padded(limit, "prose"), padded(limit, "messages")
+    over = prose + b" "
+    bodies: dict[str, tuple[Callable[[], bytes | Iterator[bytes]], int]] = {
+        "over the limit": (lambda: over, 413),
+        "over, chunked": (lambda: iter([over[: limit // 2], over[limit // 2 :]]), 413),
+        "20 times the limit, chunked": (lambda: iter([over] * 20), 413),
+        "at the limit": (lambda: prose, 200),
+        "10,000 messages at the limit": (lambda: messages, 200),
+        "invalid UTF-8": (lambda: b'{"model": "m", "x": "' + b"\xff" * (limit - 30) + b'"}', 400),
+        "nested to the limit": (lambda: b"[" * (limit // 2) + b"]" * (limit // 2), 400),
+    }
+    with httpx.Client(base_url=url, timeout=120, headers={"authorization": "Bearer sk-client"}) as http:
+
+        def send(what: str) -> tuple[str, int]:
+            response = http.post(
+                CHAT, content=bodies[what][0](), headers={"content-type": "application/json"}
+            )
+            return what, response.status_code
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(send, [*bodies, *bodies]))
+    for what, status in answers:
+        assert status == bodies[what][1], what
+    return answers
+
+
+def test_memory_levels_off_under_huge_bodies(profile: Profile, tmp_path: Path) -> None:
+    limit = profile.pick(1024 * 1024, 10 * 1024 * 1024)
+    with RecordingUpstream() as upstream:
+        server = VeilProcess(
+            tmp_path,
+            {
+                "VEIL_UPSTREAM_BASE_URL": upstream.url,
+                "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
+                "VEIL_DATA_DIR": str(tmp_path / "data"),
+                "VEIL_MAX_BODY_BYTES": str(limit),
+            },
+        )
+        with running(server):
+            burst(server.url, limit)  # warm-up: allocator arenas, caches, code paths
+            after = []
+            for _ in range(profile.pick(2, 6)):
+                assert len(burst(server.url, limit)) == 14
+                after.append(rss_mib(server.pid))
+                assert httpx.get(server.url + "/healthz").status_code == 200
+            # Levelled off: later bursts leave the process no larger than the first did.
+            growth = max(after) - after[0]
+            assert growth < max(16, 0.1 * after[0]), after
+            # And bounded: a few times the limit for each of the bodies being worked on at once.
+            assert after[0] < 250 + 4 * 30 * limit / 2**20, after
