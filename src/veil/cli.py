@@ -41,6 +41,11 @@ cli.add_typer(policy_cli, name="policy")
 PolicyFile = Annotated[Path, typer.Argument(help="A policy file (TOML).", dir_okay=False)]
 UserId = Annotated[str, typer.Argument(help="The app's id for the person: what it sends as `user`.")]
 
+# How long `veil serve` keeps an idle client connection: well past the 5 s for which httpx
+# (and so the openai SDK) reuses one, so the client always closes first. With uvicorn's own 5 s
+# a busy server now and then closed a connection a request had just been sent on.
+KEEP_ALIVE_SECONDS = 75
+
 
 @cli.command()
 def serve(
@@ -74,6 +79,7 @@ def serve(
         port=settings.port,
         log_level=settings.log_level.lower(),
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
