@@ -30,6 +30,8 @@ from veil.detect.ner import NerDetector, load_pipeline
 from veil.detect.registry import default_detectors, prose_detectors
 from veil.errors import ContainUnexpectedErrors, error_body
 from veil.metrics import Metrics
+from veil.openai_api.endpoints import default_endpoints
+from veil.openapi import openapi_route
 from veil.policy import consent_defaults
 from veil.policy.configured import settings_policy
 from veil.policy.document import TenantPolicy
@@ -226,7 +228,7 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
             store.db.dispose()
 
     app = Starlette(
-        routes=[*gateway.routes(), *web_routes],
+        routes=[*gateway.routes(), *web_routes, openapi_route(default_endpoints())],
         lifespan=lifespan,
         middleware=[Middleware(ContainUnexpectedErrors, headers=SECURITY_HEADERS)],
         exception_handlers={HTTPException: _http_error},  # type: ignore[dict-item]

@@ -37,6 +37,7 @@ PUBLIC = {
     ("GET", "/metrics"): "Prometheus counters: counts by type and status, no ids or values",
     ("GET", "/privacy/notice"): "the privacy notice is for everyone",
     ("GET", "/static/veil.css"): "the stylesheet",
+    ("GET", "/openapi.json"): "the API's description: paths and shapes, no data",
 }
 # What a stranger gets instead of a refusal: the way in, or nothing done.
 SIGN_IN = {
