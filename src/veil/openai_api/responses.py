@@ -43,7 +43,8 @@ def check_responses_request(body: dict[str, Any]) -> None:
         raise InvalidRequest("'instructions' must be a string.", param="instructions")
     check_objects(body, "tools", required=False)
     text = body.get("text")
-    if text is not None and (not isinstance(text, dict) or not isinstance(text.get("format") or {}, dict)):
+    output_format = text.get("format") if isinstance(text, dict) else None
+    if text is not None and (not isinstance(text, dict) or not isinstance(output_format, dict | None)):
         raise InvalidRequest("'text' must be an object, its 'format' an object.", param="text")
     check_stream(body)
 
