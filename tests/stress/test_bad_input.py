@@ -26,38 +26,69 @@ CHAT = "/v1/chat/completions"
 VALID_CHAT = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
 
 
-@pytest.fixture
-def forwarded() -> list[httpx.Request]:
+@pytest.fixture(scope="module")
+def upstream_log() -> list[httpx.Request]:
     return []
+
+
+@pytest.fixture
+def forwarded(upstream_log: list[httpx.Request]) -> list[httpx.Request]:
+    """What reached the upstream during this test."""
+    upstream_log.clear()
+    return upstream_log
+
+
+def recording(log: list[httpx.Request]) -> httpx.AsyncClient:
+    def record(request: httpx.Request) -> httpx.Response:
+        log.append(request)
+        return steady_upstream(request)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(record))
+
+
+def client_of(settings: Settings, log: list[httpx.Request]) -> TestClient:
+    app = create_app(settings, http_client=recording(log))
+    return TestClient(app, raise_server_exceptions=False, headers={"authorization": "Bearer sk-client"})
+
+
+@pytest.fixture(scope="module")
+def shared_veil(
+    tmp_path_factory: pytest.TempPathFactory, upstream_log: list[httpx.Request]
+) -> Iterator[TestClient]:
+    """One Veil app for the tables (each case is one request): rule detectors, the
+    default limits, the admin API on, in front of the steady upstream."""
+    settings = Settings(
+        upstream_base_url="https://upstream.test/v1",
+        upstream_api_key="sk-upstream-test-key",
+        data_dir=tmp_path_factory.mktemp("bad-input"),
+        master_key=None,
+        ner_model="",
+        admin_key=SecretStr(ADMIN_KEY),
+    )
+    with client_of(settings, upstream_log) as client:
+        yield client
+
+
+@pytest.fixture
+def veil(shared_veil: TestClient, forwarded: list[httpx.Request]) -> TestClient:
+    return shared_veil
 
 
 @pytest.fixture
 def open_veil(
     rules_settings: Settings, forwarded: list[httpx.Request]
 ) -> Iterator[Callable[..., TestClient]]:
-    """A Veil app in front of the steady upstream, as a TestClient; what reached the
-    upstream goes to `forwarded`."""
+    """A Veil app of its own, with `overrides` to the settings."""
     clients: list[TestClient] = []
-
-    def record(request: httpx.Request) -> httpx.Response:
-        forwarded.append(request)
-        return steady_upstream(request)
 
     def open_(**overrides: Any) -> TestClient:
         settings = rules_settings.model_copy(update={"admin_key": SecretStr(ADMIN_KEY), **overrides})
-        app = create_app(settings, http_client=httpx.AsyncClient(transport=httpx.MockTransport(record)))
-        client = TestClient(app, raise_server_exceptions=False, headers={"authorization": "Bearer sk-client"})
-        clients.append(client.__enter__())
-        return client
+        clients.append(client_of(settings, forwarded).__enter__())
+        return clients[-1]
 
     yield open_
     for client in clients:
         client.__exit__(None, None, None)
-
-
-@pytest.fixture
-def veil(open_veil: Callable[..., TestClient]) -> TestClient:
-    return open_veil()
 
 
 def assert_openai_error(response: httpx.Response, status: int, param: str | None = None) -> None:
