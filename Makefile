@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run demo test bench lint clean
+.PHONY: run demo test stress bench lint clean
 
 $(STAMP): pyproject.toml requirements/ner-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,14 @@ $(NPM_DEPS): tests/npm/package.json tests/npm/package-lock.json
 	if command -v node >/dev/null && command -v npm >/dev/null; then \
 		npm ci --prefix tests/npm --no-audit --no-fund; fi
 
+# CI's command: every test but those marked `stress`, whose short profiles run here instead.
 test: $(STAMP) $(NPM_DEPS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not stress"
+
+# The stress suite's full profiles (docs/testing.md): load with 200 conversations for 60 s,
+# longer fuzzing and fault runs; VEIL_STRESS=1 gives the fuzz tests their long hypothesis profile.
+stress: $(STAMP) $(NPM_DEPS)
+	VEIL_STRESS=1 $(BIN)/python -m pytest -q -m stress
 
 bench: $(STAMP)
 	# Presidio, measured side by side with Veil: the `bench` extra, installed on first use.
