@@ -94,8 +94,9 @@ def test_memory_levels_off_under_huge_bodies(profile: Profile, tmp_path: Path) -
                 assert len(burst(server.url, limit)) == 14
                 after.append(rss_mib(server.pid))
                 assert httpx.get(server.url + "/healthz").status_code == 200
-            # Levelled off: later bursts leave the process no larger than the first did.
-            growth = max(after) - after[0]
-            assert growth < max(16, 0.1 * after[0]), after
+            # Levelled off: the later bursts leave the process no larger than the earlier ones
+            # did (give or take the allocator's noise).
+            earlier, later = after[: len(after) // 2], after[len(after) // 2 :]
+            assert max(later) <= 1.1 * max(earlier) + 16, after
             # And bounded: a few times the limit for each of the bodies being worked on at once.
             assert after[0] < 250 + 4 * 30 * limit / 2**20, after
