@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run demo test stress bench lint clean
+.PHONY: run demo test stress bench bench-peers lint clean
 
 $(STAMP): pyproject.toml requirements/ner-model.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,23 @@ bench: $(STAMP)
 	$(BIN)/python -c 'import presidio_analyzer, presidio_anonymizer' 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.run
+
+# Veil side by side with Presidio and LiteLLM (bench/peers/). LiteLLM goes into a virtualenv of
+# its own, so Veil's .venv is untouched; ARGS=--quick for a smoke run that writes nothing.
+PEERS_VENV := .venv-peers
+PEERS_STAMP := $(PEERS_VENV)/.installed-stamp
+
+$(PEERS_STAMP): requirements/peers.txt
+	test -x $(PEERS_VENV)/bin/python || $(PYTHON) -m venv $(PEERS_VENV)
+	echo '*' > $(PEERS_VENV)/.gitignore
+	$(PEERS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEERS_VENV)/bin/python -m pip install --quiet -r requirements/peers.txt
+	touch $(PEERS_STAMP)
+
+bench-peers: $(STAMP) $(PEERS_STAMP)
+	$(BIN)/python -c 'import presidio_analyzer, presidio_anonymizer' 2>/dev/null \
+		|| $(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m bench.peers $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
