@@ -38,7 +38,9 @@ from veil.app import build_http_client, create_app
 from veil.config import Settings
 
 CONNECT_TIMEOUT = 0.3
-READ_TIMEOUT = 0.5
+# Long enough that a good reply on a busy 2-core machine is never mistaken for a stall (0.5 s
+# was, now and then, under a parallel test load), short enough to keep the stalls cheap.
+READ_TIMEOUT = 1.5
 CHAT = "/v1/chat/completions"
 RESPONSES = "/v1/responses"
 USER = "faults"
