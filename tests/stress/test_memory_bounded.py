@@ -14,12 +14,26 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from stress_profiles import Profile
 
+from veil.demo import LoopbackServer
 from veil.store.master_key import encode_master_key
-from veil_process import RecordingUpstream, VeilProcess, running
+from veil_process import VeilProcess, running
 
 CHAT = "/v1/chat/completions"
+
+
+async def short_reply(request: Request) -> JSONResponse:
+    """A small chat completion whatever was asked; the connection is closed after it, so no
+    request of the test ever meets an idle connection the upstream is just closing."""
+    await request.body()
+    message = {"role": "assistant", "content": "Noted."}
+    choice = {"index": 0, "message": message, "finish_reason": "stop"}
+    return JSONResponse({"object": "chat.completion", "choices": [choice]}, headers={"connection": "close"})
 
 
 def rss_mib(pid: int) -> float:
@@ -77,11 +91,12 @@ def burst(url: str, limit: int) -> list[tuple[str, int]]:
 
 def test_memory_levels_off_under_huge_bodies(profile: Profile, tmp_path: Path) -> None:
     limit = profile.pick(256 * 1024, 10 * 1024 * 1024)
-    with RecordingUpstream() as upstream:
+    upstream_app = Starlette(routes=[Route("/v1/chat/completions", short_reply, methods=["POST"])])
+    with LoopbackServer(upstream_app) as upstream:
         server = VeilProcess(
             tmp_path,
             {
-                "VEIL_UPSTREAM_BASE_URL": upstream.url,
+                "VEIL_UPSTREAM_BASE_URL": upstream.url + "/v1",
                 "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
                 "VEIL_DATA_DIR": str(tmp_path / "data"),
                 "VEIL_MAX_BODY_BYTES": str(limit),
