@@ -293,7 +293,7 @@ async def test_faults_in_a_row_leave_the_pool_usable(
         return healthy(body) if said == "hi" else faults[int(said.split()[1])][0](body)
 
     upstream.steps = steps
-    for n in range(profile.pick(2, 20) * len(faults)):
+    for n in range(profile.pick(1, 20) * len(faults)):
         fault = n % len(faults)
         bad = {**ask(n % 2 == 0), "messages": [{"role": "user", "content": f"fault {fault}"}]}
         started = time.monotonic()
