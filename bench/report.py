@@ -80,15 +80,21 @@ def markdown(sections: list[Section], command: str) -> str:
         "",
     ]
     for section in sections:
-        lines += [f"### {section.title}", ""]
-        lines.append("| " + " | ".join(section.headers) + " |")
-        lines.append("|" + "|".join("---" for _ in section.headers) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in section.rows]
-        if section.note:
-            lines += ["", section.note]
-        lines.append("")
+        lines += section_markdown(section)
     lines.append(END)
     return "\n".join(lines)
+
+
+def section_markdown(section: Section) -> list[str]:
+    """One section as Markdown lines: heading, table, note, blank line."""
+    lines = [f"### {section.title}", ""]
+    lines.append("| " + " | ".join(section.headers) + " |")
+    lines.append("|" + "|".join("---" for _ in section.headers) + "|")
+    lines += ["| " + " | ".join(row) + " |" for row in section.rows]
+    if section.note:
+        lines += ["", section.note]
+    lines.append("")
+    return lines
 
 
 def write(path: Path, results: str, preamble: str) -> None:

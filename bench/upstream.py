@@ -19,6 +19,7 @@ import asyncio
 import json
 import socket
 import sys
+from collections.abc import Callable
 
 from bench.corpus import REPLY_TEXT, reply_deltas
 
@@ -161,16 +162,21 @@ class UpstreamProtocol(asyncio.Protocol):
         self._next()
 
 
-async def _serve() -> None:
+async def _serve(protocol: Callable[[], asyncio.Protocol]) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(UpstreamProtocol, "127.0.0.1", 0)
+    server = await loop.create_server(protocol, "127.0.0.1", 0)
     print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 
 
-if __name__ == "__main__":
+def serve(protocol: Callable[[], asyncio.Protocol]) -> None:
+    """Serve `protocol` on a free loopback port, printed on the first line of stdout."""
     try:
-        asyncio.run(_serve())
+        asyncio.run(_serve(protocol))
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+if __name__ == "__main__":
+    serve(UpstreamProtocol)

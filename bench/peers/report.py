@@ -20,7 +20,7 @@ from bench.peers.leak import LeakResult
 from bench.peers.load import Throughput
 from bench.peers.servers import LITELLM_VERSION
 from bench.peers.targets import DIRECT, NOT_RUN, WHAT
-from bench.report import Section, machine, software
+from bench.report import Section, machine, section_markdown, software
 from veil.evaluation import Report, Sample, Score
 
 START = "<!-- bench-peers:start -->"
@@ -204,13 +204,7 @@ def markdown(sections: Sequence[Section], command: str, context: str) -> str:
         "",
     ]
     for section in sections:
-        lines += [f"### {section.title}", ""]
-        lines.append("| " + " | ".join(section.headers) + " |")
-        lines.append("|" + "|".join("---" for _ in section.headers) + "|")
-        lines += ["| " + " | ".join(row) + " |" for row in section.rows]
-        if section.note:
-            lines += ["", section.note]
-        lines.append("")
+        lines += section_markdown(section)
     lines.append(END)
     return "\n".join(lines)
 

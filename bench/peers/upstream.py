@@ -11,12 +11,10 @@ line of stdout, and answers with the same bytes. Besides:
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections import deque
 
-from bench.upstream import UpstreamProtocol
+from bench.upstream import UpstreamProtocol, serve
 
 MIRROR = "mirror"
 _RECORDED: deque[bytes] = deque(maxlen=8)
@@ -65,16 +63,5 @@ def _mirrored(request: dict[str, object]) -> bytes:
     return json.dumps(document).encode()
 
 
-async def _serve() -> None:
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(RecordingProtocol, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    async with server:
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    try:
-        asyncio.run(_serve())
-    except KeyboardInterrupt:
-        sys.exit(0)
+    serve(RecordingProtocol)
