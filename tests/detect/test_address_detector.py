@@ -27,6 +27,10 @@ def found(text: str) -> list[str]:
             ["123 Main St Apt 4B, Springfield, IL 62704-1234"],
         ),
         ("10 Downing Street", ["10 Downing Street"]),
+        # an address block stops before a phone line: its area code is no postcode
+        ("Hauptstrasse 12\nGermany 15039\n09721 88 29 47", ["Hauptstrasse 12\nGermany 15039"]),
+        ("Hauptstrasse 12, 97421 Schweinfurt\n09721 88 29 47", ["Hauptstrasse 12, 97421 Schweinfurt"]),
+        ("12 Main St\n62704 555 0100", ["12 Main St"]),
         ("1585 Broadway, New York, NY 10036", ["1585 Broadway, New York, NY 10036"]),
         ("send it to 42 oak st please", ["42 oak st"]),
         ("Flat 3, 14 Primrose Hill, London NW3 3AD", ["Flat 3, 14 Primrose Hill, London NW3 3AD"]),

@@ -44,6 +44,11 @@ def found(text: str, detector: NameDetector = DETECTOR) -> list[str]:
         ("Dear Svetoslav,", ["Svetoslav"]),
         ("Name: Affiano Ferrari\nAge: 41", ["Affiano Ferrari"]),
         ("First Name: Grace", ["Grace"]),
+        # fields whose value is a person take an unlisted name; anything else after them does not
+        ("Directed By:    Ivica Luthar", ["Ivica Luthar"]),
+        ("Author: Mimount Bijster\nUser: Guilherme Alves", ["Mimount Bijster", "Guilherme Alves"]),
+        ("User: Please help me with this", []),
+        ("Assignee: Bug triage", []),
         ("call me Ishmael", ["Ishmael"]),
         # which name: "last name is", "maiden name is", and a question asking for one
         ("Her maiden name is Meza", ["Meza"]),

@@ -43,6 +43,16 @@ CASES = [
     ("Paris Hilton", "LOCATION", "Paris Hilton", ("LOCATION", "Paris Hilton")),  # a never-alone word first
     ("Many Americans voted.", "NRP", "Americans", ("NRP", "Americans")),
     ("Supreme Holdings reported.", "ORGANIZATION", "Supreme Holdings", ("ORGANIZATION", "Supreme Holdings")),
+    # one word the model calls a company, where only a place fits
+    (
+        "I'm in GROSSMENGERSDORF, at the conference",
+        "ORGANIZATION",
+        "GROSSMENGERSDORF",
+        ("LOCATION", "GROSSMENGERSDORF"),
+    ),
+    ("We moved near Woodbridge.", "ORGANIZATION", "Woodbridge", ("LOCATION", "Woodbridge")),
+    ("I work in Sales Ops.", "ORGANIZATION", "Sales Ops", ("ORGANIZATION", "Sales Ops")),  # one word only
+    ("An offer from Acme.", "ORGANIZATION", "Acme", ("ORGANIZATION", "Acme")),  # "from" fits a company
     # legal forms make a company of any label
     ("Gregory of SANTEN CO.LTD. spoke.", "LOCATION", "CO.LTD", ("ORGANIZATION", "CO.LTD")),
     (

@@ -61,7 +61,8 @@ LOCALITY = re.compile(
     rf"|[ \t]*(?:{NL}){{2}}(?P<far_country>(?:{COUNTRIES})[ \t]+[0-9]{{4,6}}(?![0-9]))(?![\w])"
     rf"|[ \t]*{NL},[ \t]*(?P<line_region>[A-Z]{{2,3}}|[0-9]{{1,2}})(?![\w])"
     rf"|[ \t]*{NL}(?P<line_zip>{EU_POSTCODE})(?=[ \t]*(?:\r?\n|\Z|[.,;!?]))"
-    rf"|{SEP}(?P<zip>{ZIP})"
+    # A bare zip is not followed by more digits: "\n09721 88 29 47" is a phone number.
+    rf"|{SEP}(?P<zip>{ZIP})(?![ \t]*[0-9])"
     rf"|[ \t]*,[ \t]*(?P<city>{CITY})(?:[ \t]*,[ \t]*(?P<region>[A-Z]{{2,3}})(?![\w]))?"
     rf"|[ \t]*{NL}(?P<line_city>{CITY}(?:[ \t]+[0-9]{{1,2}}(?![\w]))?)(?=[ \t]*(?:,[ \t]*)?"
     rf"(?:{NL}){{0,2}}(?:,[ \t]*)?(?:{COUNTRIES}|{EU_POSTCODE}|{UK_POSTCODE}|(?:{US_STATES})[ \t]+{ZIP}"

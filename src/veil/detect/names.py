@@ -127,6 +127,9 @@ _CUES = {
         "patient name:",
         "client name:",
         "your name:",
+        # fields whose value is a person: credits, mail and ticket headers, forms
+        *("by:", "author:", "authors:", "attn:", "attention:", "assignee:", "reporter:", "owner:"),
+        *("recipient:", "sender:", "signed:", "patient:", "employee:", "applicant:", "user:"),
     ),
     "strong": (
         "call me",

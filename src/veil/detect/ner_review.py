@@ -25,6 +25,8 @@ precision, and a person replaced with an ORGANIZATION token misleads the model u
   "Paris"). Nothing after a place preposition is relabelled: "in Sofia", "at Julia Creek"
   stay what the model said. ("to" is no such preposition: "said Ernest to Julia", "send it
   to Maria"; so "moved to Sofia" gives a PERSON, still replaced.)
+- A one-word ORGANIZATION right after "in", "into" or "near" is a LOCATION: "I'm in
+  GROSSMENGERSDORF", "near Woodbridge". The model reads an unknown town as a company.
 
 Everything else is returned unchanged.
 """
@@ -55,6 +57,8 @@ _ENGLISH_ENDING = re.compile(
 _PLACE_BEFORE = re.compile(
     r"\b(?:in|at|from|near|into|across|around|visit|visiting|visited|via)[ \t]+\Z", re.IGNORECASE
 )
+# Before one word, only a place fits: "in Tesla" is rarer than "in Woodbridge".
+_ONLY_PLACE_BEFORE = re.compile(r"\b(?:in|into|near)[ \t]+\Z", re.IGNORECASE)
 
 
 @cache
@@ -93,9 +97,15 @@ class NerReview:
         if span.entity_type == "ORGANIZATION" and fold(value) in self.abbreviations:
             return None
         end = self._name_end(text, span)
-        if end is None:
-            return span
-        return Span("PERSON", span.start, end, self.person_score, span.detector)
+        if end is not None:
+            return Span("PERSON", span.start, end, self.person_score, span.detector)
+        if (
+            span.entity_type == "ORGANIZATION"
+            and len(words) == 1
+            and _ONLY_PLACE_BEFORE.search(text, max(0, span.start - 8), span.start)
+        ):
+            return Span("LOCATION", span.start, span.end, span.score, span.detector)
+        return span
 
     def _name_end(self, text: str, span: Span) -> int | None:
         """Where the person's name that opens the span ends, or None if it does not open with one."""
