@@ -8,6 +8,7 @@ import spacy
 from spacy.language import Language
 
 from veil.detect import ner
+from veil.detect.base import TooMuchText
 from veil.detect.ner import NerDetector, NerLabel, NerModelError, load_pipeline
 
 # Every case below was measured against en_core_web_sm 3.8.0 first; only what the small
@@ -139,6 +140,27 @@ def test_batching_equals_one_by_one(detector: NerDetector) -> None:
 def test_a_small_batch_budget_gives_the_same_spans(nlp: Language, detector: NerDetector) -> None:
     texts = [text for text, _ in SENTENCES]
     assert NerDetector(nlp, batch_chars=60).find_many(texts) == detector.find_many(texts)
+
+
+def test_one_call_reads_at_most_max_chars(nlp: Language) -> None:
+    """The limit is on all texts of a call together, and is checked before the model runs."""
+    limited = NerDetector(nlp, max_chars=40)
+    assert limited.find_many(["Angela Merkel met", "Ann in Paris."]) != [[], []]  # 30 characters
+    calls = 0
+
+    def counted(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return original(*args, **kwargs)
+
+    original = nlp.pipe
+    nlp.pipe = counted  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TooMuchText) as raised:
+            limited.find_many(["Angela Merkel met Ann", "in Paris, and Bob in Rome."])
+    finally:
+        del nlp.pipe
+    assert (raised.value.chars, raised.value.limit, calls) == (47, 40, 0)
 
 
 def test_long_texts_are_split_and_offsets_mapped_back(nlp: Language, detector: NerDetector) -> None:

@@ -27,6 +27,18 @@ class Span:
         return self.end - self.start
 
 
+class TooMuchText(Exception):
+    """A detector was given more text in one call than it may read (see `NerDetector`).
+
+    The caller must not forward the text unchecked: it answers that the request is too large.
+    """
+
+    def __init__(self, chars: int, limit: int) -> None:
+        super().__init__(f"{chars} characters of new text; the limit is {limit} per request.")
+        self.chars = chars
+        self.limit = limit
+
+
 class Detector(Protocol):
     """Finds values of one family (emails, cards, secrets...) in plain text.
 

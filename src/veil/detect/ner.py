@@ -41,6 +41,12 @@ Long texts are cut into pieces at paragraph, line, sentence or word breaks and t
 mapped back; pieces are batched through `nlp.pipe` up to a character budget, so memory
 stays bounded whatever a request holds.
 
+Time is bounded too: one call (one request's text not seen before, decoded views
+included) reads at most `max_chars` characters, and more raises `TooMuchText` before the
+model runs. The model reads about 50 KB a second on one core, and calls take turns, so
+without a limit one 10 MB body would hold every other request for minutes. The default,
+500,000 characters, is about the largest prompt a 128k-token model accepts.
+
 Models are never downloaded at run time; `load_pipeline` explains how to install one.
 """
 
@@ -54,7 +60,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
 
-from veil.detect.base import Span
+from veil.detect.base import Span, TooMuchText
 from veil.detect.ner_review import NerReview
 
 if TYPE_CHECKING:
@@ -92,6 +98,8 @@ DEFAULT_LABELS: Mapping[str, NerLabel] = MappingProxyType(
 # (NER-only peaks at roughly 0.7 MB per 1,000 characters in flight).
 MAX_PIECE_CHARS = 10_000
 BATCH_CHARS = 40_000
+# What one call may read (see the module docstring).
+MAX_CHARS = 500_000
 
 # Where a long text may be cut, best first: between paragraphs, lines, sentences, words.
 _BREAKS = ("\n\n", "\n", ". ", " ", "\t")
@@ -149,6 +157,7 @@ class NerDetector:
         *,
         max_piece_chars: int = MAX_PIECE_CHARS,
         batch_chars: int = BATCH_CHARS,
+        max_chars: int = MAX_CHARS,
         review: NerReview | None = None,
     ) -> None:
         if "ner" not in nlp.pipe_names:
@@ -157,6 +166,7 @@ class NerDetector:
         self._labels = dict(labels)
         self._max_piece_chars = max(1, min(max_piece_chars, nlp.max_length))
         self._batch_chars = batch_chars
+        self._max_chars = max_chars
         self._lock = threading.Lock()
         self._review = review if review is not None else NerReview()
 
@@ -164,7 +174,13 @@ class NerDetector:
         return self.find_many([text])[0]
 
     def find_many(self, texts: Sequence[str]) -> list[list[Span]]:
-        """The spans of each text, in order; one batched pass over all of them."""
+        """The spans of each text, in order; one batched pass over all of them.
+
+        Raises TooMuchText when the texts hold more than `max_chars` characters together.
+        """
+        chars = sum(map(len, texts))
+        if chars > self._max_chars:
+            raise TooMuchText(chars, self._max_chars)
         found: list[list[Span]] = [[] for _ in texts]
         pieces = [
             (index, offset, piece)

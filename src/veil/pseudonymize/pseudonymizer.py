@@ -7,8 +7,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from veil.detect.base import TextAnalyzer
-from veil.errors import Blocked, DetectionFailed, VaultUnavailable
+from veil.detect.base import TextAnalyzer, TooMuchText
+from veil.errors import Blocked, DetectionFailed, PayloadTooLarge, VaultUnavailable
 from veil.policy.document import Action, TenantPolicy
 from veil.pseudonymize.operators import keyed_hash, mask, redact
 from veil.pseudonymize.surrogates import Surrogates
@@ -66,6 +66,11 @@ class Pseudonymizer:
         unique = list(dict.fromkeys(texts))
         try:
             found = (analyzer or self._analyzer).analyze_many(unique)
+        except TooMuchText as exc:
+            raise PayloadTooLarge(
+                f"The request holds {exc.chars} characters of text not seen before; Veil checks at most "
+                f"{exc.limit} per request (VEIL_NER_MAX_CHARS). Send less text at once."
+            ) from exc
         except Exception as exc:
             raise DetectionFailed("A privacy check could not run; the request was not forwarded.") from exc
         spans_by_text = {
