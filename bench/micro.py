@@ -221,3 +221,37 @@ def json_floor_us_per_delta(deltas: list[str]) -> Cost:
 
 def delta_sets(count: int) -> dict[str, list[str]]:
     return {"prose": prose_deltas(count), "reply with tokens and numbers": reply_deltas(count)}
+
+
+def model_floor_ms(prompts: Sequence[str]) -> dict[str, Cost]:
+    """Milliseconds per prompt for the spaCy model's own steps, with nothing of Veil's around
+    them: the floor any gateway on this model pays for a text it has not seen.
+
+    The pipeline is Veil's (`load_pipeline`: tokenizer and NER only). Each step gets its own
+    batches of the same prompts: the tokenizer, the NER's embedding layer (tok2vec), the
+    whole NER (embedding plus transition decoding), and Veil's NER detector around it.
+    """
+    from veil.detect.ner import NerDetector, load_pipeline
+
+    nlp = load_pipeline()
+    ner = nlp.get_pipe("ner")
+    tok2vec = ner.model.get_ref("tok2vec")
+    detector = NerDetector(nlp)
+    docs = [nlp.make_doc(prompt) for prompt in prompts]
+    steps: dict[str, Callable[[int], object]] = {
+        "tokenizer": lambda i: nlp.make_doc(prompts[i]),
+        "tok2vec (embedding)": lambda i: tok2vec.predict([docs[i]]),
+        "NER predict (tok2vec + transition decoding)": lambda i: ner.predict([docs[i]]),
+        "Veil's NerDetector.find (the above + clean-up and review)": lambda i: detector.find(prompts[i]),
+    }
+
+    def timed(step: Callable[[int], object]) -> Batch:
+        def batch() -> tuple[float, int]:
+            started = time.perf_counter()
+            for i in range(len(prompts)):
+                step(i)
+            return time.perf_counter() - started, len(prompts)
+
+        return batch
+
+    return {name: microseconds_per_op(timed(step)).per(1000) for name, step in steps.items()}

@@ -395,6 +395,19 @@ def _in_process(console: Console, scale: float, peer: PresidioPeer) -> list[Sect
         "to every engine in rotating order, after 3 warm-up prompts."
     )
 
+    model_floor = Section(
+        f"The model's own cost: en_core_web_sm on the same prompts, ms per prompt ({kilobytes * 1024:.0f} B)",
+        ["step", "median (best)"],
+    )
+    for name, cost in micro.model_floor_ms(prompts[: max(5, int(50 * scale))]).items():
+        model_floor.rows.append([name, f"{cost.median:.2f} (best {cost.best:.2f})"])
+    model_floor.note = (
+        "Median (best) of the batches, each over the same prompts. What the model costs before Veil does "
+        "anything: issue 3's 10 ms p50 for a new 1 KB prompt (and 3 ms for turn 10's 1 KB of new text) is "
+        "below what the embedding and the decoding take on this CPU together. The model runs on one core: "
+        "calls take turns on one lock, since spaCy's vocabulary is shared and the inference holds the GIL."
+    )
+
     per_delta = Section(
         "Cost per streamed delta (word-sized deltas, in process)",
         ["step", "deltas", "µs per delta, median (best)", "target (on the median)"],
@@ -420,7 +433,7 @@ def _in_process(console: Console, scale: float, peer: PresidioPeer) -> list[Sect
         "the way tokenizers do (' <', 'EMAIL', '_ADDRESS', '_1>'). The reply side runs rule detectors "
         "only, in both tiers."
     )
-    return [detection, peers, per_delta]
+    return [detection, peers, model_floor, per_delta]
 
 
 def _quality(console: Console, scale: float, peer: PresidioPeer) -> Section:
