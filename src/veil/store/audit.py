@@ -32,6 +32,12 @@ GENESIS = "0" * 64
 CHECKPOINT_EVERY = 1000
 _HEAD_ID = 1
 _BATCH = 2000
+# Every request appends an entry: its statements are built once, not per append.
+_LOCK_HEAD = (
+    sa.select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == _HEAD_ID).with_for_update()
+)
+_INSERT_ENTRY = sa.insert(audit_log)
+_MOVE_HEAD = sa.update(audit_head).where(audit_head.c.id == _HEAD_ID)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +63,16 @@ class AuditLog:
         Appends are serialised on the head row (locked until the transaction ends), so
         entries from several processes form one chain.
         """
-        conn.execute(
-            self._db.insert_ignoring_conflicts(audit_head).values(
-                id=_HEAD_ID, seq=0, hash=GENESIS, signature=self._sign(0, GENESIS)
+        head = conn.execute(_LOCK_HEAD).first()
+        if head is None:
+            # The chain's first entry. Another process may be making the head row right now:
+            # the insert then waits for it and does nothing, and the read finds its row.
+            conn.execute(
+                self._db.insert_ignoring_conflicts(audit_head).values(
+                    id=_HEAD_ID, seq=0, hash=GENESIS, signature=self._sign(0, GENESIS)
+                )
             )
-        )
-        head = conn.execute(
-            sa.select(audit_head.c.seq, audit_head.c.hash)
-            .where(audit_head.c.id == _HEAD_ID)
-            .with_for_update()
-        ).one()
+            head = conn.execute(_LOCK_HEAD).one()
         seq = int(head.seq) + 1
         now = self._clock()
         body = canonical(
@@ -74,16 +80,11 @@ class AuditLog:
         )
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
         conn.execute(
-            sa.insert(audit_log).values(
-                seq=seq, recorded_at=now, kind=kind, subject=subject, body=body, hash=digest
-            )
+            _INSERT_ENTRY,
+            {"seq": seq, "recorded_at": now, "kind": kind, "subject": subject, "body": body, "hash": digest},
         )
         signature = self._sign(seq, digest)
-        conn.execute(
-            sa.update(audit_head)
-            .where(audit_head.c.id == _HEAD_ID)
-            .values(seq=seq, hash=digest, signature=signature)
-        )
+        conn.execute(_MOVE_HEAD, {"seq": seq, "hash": digest, "signature": signature})
         if seq % CHECKPOINT_EVERY == 0:
             conn.execute(
                 sa.insert(audit_checkpoints).values(

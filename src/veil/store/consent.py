@@ -32,6 +32,17 @@ DEFAULTS: dict[Purpose, bool] = {
 }
 
 
+# Each purpose's latest entry for one subject. Built once: composing it for every request
+# cost three times what running it does.
+_LATEST = (
+    sa.select(consents.c.purpose, sa.func.max(consents.c.id).label("id"))
+    .where(consents.c.subject == sa.bindparam("subject"))
+    .group_by(consents.c.purpose)
+    .subquery()
+)
+_STATE = sa.select(consents.c.purpose, consents.c.granted).join(_LATEST, consents.c.id == _LATEST.c.id)
+
+
 class UnknownPurposeError(ValueError):
     """Not one of PURPOSES."""
 
@@ -79,16 +90,8 @@ class ConsentLedger:
 
     def state(self, subject: str) -> ConsentState:
         """The subject's current state: one indexed read, so a change counts from the next request."""
-        latest = (
-            sa.select(consents.c.purpose, sa.func.max(consents.c.id).label("id"))
-            .where(consents.c.subject == subject)
-            .group_by(consents.c.purpose)
-            .subquery()
-        )
         with self._db.read() as conn:
-            rows = conn.execute(
-                sa.select(consents.c.purpose, consents.c.granted).join(latest, consents.c.id == latest.c.id)
-            ).all()
+            rows = conn.execute(_STATE, {"subject": subject}).all()
         granted = dict(self._defaults)
         chosen = set()
         for row in rows:

@@ -21,6 +21,10 @@ from veil.store.subject_keys import SubjectKeys
 
 StorageMode = Literal["none", "metadata", "pseudonymized", "full"]
 STORAGE_MODES: tuple[StorageMode, ...] = ("none", "metadata", "pseudonymized", "full")
+# Built once, executed with each request's values: composing an INSERT with its values per
+# request cost more than running it.
+_INSERT_RECORD = sa.insert(request_records)
+_INSERT_TRANSCRIPT = sa.insert(transcripts)
 
 
 @dataclass(slots=True)
@@ -120,39 +124,41 @@ class RecordStore:
             if stored == "none":
                 return
             conn.execute(
-                sa.insert(request_records).values(
-                    request_id=exchange.request_id,
-                    subject=exchange.subject,
-                    tenant=tenant_of(exchange.subject),
-                    created_at=exchange.started_at,
-                    endpoint=exchange.endpoint,
-                    model=exchange.model,
-                    status=exchange.status,
-                    stream=exchange.stream,
-                    prompt_tokens=exchange.prompt_tokens,
-                    completion_tokens=exchange.completion_tokens,
-                    entities={
+                _INSERT_RECORD,
+                {
+                    "request_id": exchange.request_id,
+                    "subject": exchange.subject,
+                    "tenant": tenant_of(exchange.subject),
+                    "created_at": exchange.started_at,
+                    "endpoint": exchange.endpoint,
+                    "model": exchange.model,
+                    "status": exchange.status,
+                    "stream": exchange.stream,
+                    "prompt_tokens": exchange.prompt_tokens,
+                    "completion_tokens": exchange.completion_tokens,
+                    "entities": {
                         "request": dict(exchange.request_entities),
                         "response": dict(exchange.response_entities),
                     },
-                    storage_mode=stored,
-                    consent=exchange.consent,
-                    policy_version=exchange.policy_version,
-                )
+                    "storage_mode": stored,
+                    "consent": exchange.consent,
+                    "policy_version": exchange.policy_version,
+                },
             )
             if stored in ("pseudonymized", "full") and exchange.request is not None:
                 cipher = self._keys.cipher(conn, exchange.subject, create=True)
                 assert cipher is not None  # create=True
                 document = orjson.dumps({"request": exchange.request, "response": exchange.response})
                 conn.execute(
-                    sa.insert(transcripts).values(
-                        request_id=exchange.request_id,
-                        subject=exchange.subject,
-                        tenant=tenant_of(exchange.subject),
-                        kind=stored,
-                        sealed=cipher.seal_bytes(document, transcript_aad(exchange, stored)),
-                        created_at=exchange.started_at,
-                    )
+                    _INSERT_TRANSCRIPT,
+                    {
+                        "request_id": exchange.request_id,
+                        "subject": exchange.subject,
+                        "tenant": tenant_of(exchange.subject),
+                        "kind": stored,
+                        "sealed": cipher.seal_bytes(document, transcript_aad(exchange, stored)),
+                        "created_at": exchange.started_at,
+                    },
                 )
 
     def transcripts_of(self, subject: str) -> list[dict[str, Any]]:
