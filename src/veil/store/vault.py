@@ -23,6 +23,34 @@ from veil.store.subject_keys import SubjectKeys
 # being asked, so an erasure made by another replica is honoured here within a minute.
 REFRESH_INTERVAL_SECONDS = 60.0
 
+# The statements of every request, built once and run with its values: composing a
+# statement with its values cost several times what running it does (four per new value).
+_c = vault_entries.c
+_BY_TOKEN = sa.select(_c.value_ct, _c.expires_at).where(
+    _c.subject == sa.bindparam("subject"),
+    _c.token == sa.bindparam("token"),
+    _c.expires_at > sa.bindparam("now"),
+)
+_BY_INDEX = sa.select(_c.token, _c.expires_at).where(
+    _c.subject == sa.bindparam("subject"), _c.value_index == sa.bindparam("value_index")
+)
+_LIVE_BY_INDEX = _BY_INDEX.where(_c.expires_at > sa.bindparam("now"))
+_TAKEN = sa.select(_c.token).where(_c.subject == sa.bindparam("subject"), _c.token == sa.bindparam("token"))
+_DELETE = sa.delete(vault_entries).where(
+    _c.subject == sa.bindparam("subject"), _c.token == sa.bindparam("token")
+)
+_INSERT = sa.insert(vault_entries)
+# A row's expiry is only ever pushed later.
+_REFRESH = (
+    sa.update(vault_entries)
+    .where(
+        _c.subject == sa.bindparam("row_subject"),
+        _c.token == sa.bindparam("row_token"),
+        _c.expires_at < sa.bindparam("renewed"),
+    )
+    .values(expires_at=sa.bindparam("renewed"))
+)
+
 
 class DatabaseVault:
     """A Vault shared by every process (and replica) using one database.
@@ -59,6 +87,11 @@ class DatabaseVault:
         self._clock = clock
         self._cache = RecentMappings(cache_entries)
         self._lock = threading.Lock()
+        bump = db.upsert(vault_counters)
+        self._bump = bump.on_conflict_do_update(
+            index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
+            set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
+        ).returning(vault_counters.c.last_ordinal)
 
     def tokens_for(
         self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle = TOKENS
@@ -94,13 +127,7 @@ class DatabaseVault:
             cipher = self._keys.cipher(conn, scope, create=False)
             if cipher is None:
                 return None
-            row = conn.execute(
-                sa.select(vault_entries.c.value_ct, vault_entries.c.expires_at).where(
-                    vault_entries.c.subject == scope,
-                    vault_entries.c.token == token,
-                    vault_entries.c.expires_at > now,
-                )
-            ).first()
+            row = conn.execute(_BY_TOKEN, {"subject": scope, "token": token, "now": now}).first()
             if row is None:
                 return None
             try:
@@ -132,11 +159,7 @@ class DatabaseVault:
             if cipher is None:
                 return None
             row = conn.execute(
-                sa.select(vault_entries.c.token, vault_entries.c.expires_at).where(
-                    vault_entries.c.subject == scope,
-                    vault_entries.c.value_index == cipher.index(scope, value),
-                    vault_entries.c.expires_at > now,
-                )
+                _LIVE_BY_INDEX, {"subject": scope, "value_index": cipher.index(scope, value), "now": now}
             ).first()
         if row is None:
             return None
@@ -182,37 +205,32 @@ class DatabaseVault:
         now: float,
     ) -> Mapping:
         index = cipher.index(scope, value)
-        row = conn.execute(
-            sa.select(vault_entries.c.token, vault_entries.c.expires_at).where(
-                vault_entries.c.subject == scope, vault_entries.c.value_index == index
-            )
-        ).first()
+        row = conn.execute(_BY_INDEX, {"subject": scope, "value_index": index}).first()
         if row is not None:
             if row.expires_at > now:
                 expires_at = row.expires_at
                 if self._due_for_refresh(expires_at, now):
                     expires_at = now + self._ttl
-                    conn.execute(_refresh_statement(scope, row.token, expires_at))
+                    conn.execute(
+                        _REFRESH, {"row_subject": scope, "row_token": row.token, "renewed": expires_at}
+                    )
                 return Mapping(scope, row.token, value, expires_at)
             # Expired but not purged yet: gone all the same, the value gets a new token.
-            conn.execute(
-                sa.delete(vault_entries).where(
-                    vault_entries.c.subject == scope, vault_entries.c.token == row.token
-                )
-            )
+            conn.execute(_DELETE, {"subject": scope, "token": row.token})
         token, ordinal = self._mint(conn, scope, entity_type, value, style)
         conn.execute(
-            sa.insert(vault_entries).values(
-                subject=scope,
-                tenant=tenant_of(scope),
-                token=token,
-                value_index=index,
-                value_ct=cipher.seal(value, row_aad(scope, token)),
-                entity_type=entity_type,
-                ordinal=ordinal,
-                created_at=now,
-                expires_at=now + self._ttl,
-            )
+            _INSERT,
+            {
+                "subject": scope,
+                "tenant": tenant_of(scope),
+                "token": token,
+                "value_index": index,
+                "value_ct": cipher.seal(value, row_aad(scope, token)),
+                "entity_type": entity_type,
+                "ordinal": ordinal,
+                "created_at": now,
+                "expires_at": now + self._ttl,
+            },
         )
         return Mapping(scope, token, value, now + self._ttl)
 
@@ -220,19 +238,11 @@ class DatabaseVault:
         self, conn: Connection, scope: str, entity_type: str, value: str, style: TokenStyle
     ) -> tuple[str, int]:
         """The next free token of the type in the scope, and its ordinal."""
-        bump = self._db.upsert(vault_counters).values(subject=scope, entity_type=entity_type, last_ordinal=1)
-        bump = bump.on_conflict_do_update(
-            index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
-            set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
-        ).returning(vault_counters.c.last_ordinal)
+        counter = {"subject": scope, "entity_type": entity_type, "last_ordinal": 1}
         for _ in range(MAX_COLLISIONS):
-            ordinal = int(conn.execute(bump).scalar_one())
+            ordinal = int(conn.execute(self._bump, counter).scalar_one())
             token = style.make(scope, entity_type, ordinal, value)
-            taken = conn.execute(
-                sa.select(vault_entries.c.token).where(
-                    vault_entries.c.subject == scope, vault_entries.c.token == token
-                )
-            ).first()
+            taken = conn.execute(_TAKEN, {"subject": scope, "token": token}).first()
             if taken is None:
                 return token, ordinal
         raise RuntimeError(f"no free {entity_type} token after {MAX_COLLISIONS} tries")
@@ -250,20 +260,8 @@ class DatabaseVault:
             return float(expires_at)
         renewed = now + self._ttl
         with self._db.write() as conn:
-            conn.execute(_refresh_statement(scope, token, renewed))
+            conn.execute(_REFRESH, {"row_subject": scope, "row_token": token, "renewed": renewed})
         return renewed
-
-
-def _refresh_statement(scope: str, token: str, expires_at: float) -> sa.Update:
-    return (
-        sa.update(vault_entries)
-        .where(
-            vault_entries.c.subject == scope,
-            vault_entries.c.token == token,
-            vault_entries.c.expires_at < expires_at,
-        )
-        .values(expires_at=expires_at)
-    )
 
 
 def row_aad(scope: str, token: str) -> bytes:
