@@ -200,10 +200,6 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
         consents=store.consents,
         metrics=metrics,
         max_body_bytes=settings.max_body_bytes,
-        # Off the event loop whenever it may wait: on a model (milliseconds per KB) or on the
-        # database vault (another transaction can hold the subject's row). Only the memory
-        # vault with rules alone runs small bodies inline.
-        inline_detection_chars=8192 if settings.vault == "memory" and not settings.ner_model else 0,
         warm_cache=bool(settings.ner_model),
         stream_hold_max_chars=settings.stream_hold_max_chars,
     )

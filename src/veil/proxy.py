@@ -12,6 +12,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -44,7 +45,7 @@ from veil.pseudonymize.vault import Vault
 from veil.recording import Recorder, take_usage
 from veil.relay import StreamRelay
 from veil.scope import SUBJECT_FIELDS, ScopeResolver
-from veil.store.consent import PURPOSES, ConsentLedger, ConsentState
+from veil.store.consent import PURPOSES, ConsentLedger
 from veil.store.database import StoreError
 from veil.store.records import Exchange, RecordStore
 from veil.tenancy import Tenancies, Tenancy
@@ -56,6 +57,14 @@ log = logging.getLogger("veil.proxy")
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {"content-length", "content-encoding", "transfer-encoding", "connection", "keep-alive", "set-cookie"}
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Admitted:
+    """A request let through: its values replaced, and how long finding and replacing took."""
+
+    result: Pseudonymized
+    detection_seconds: float
 
 
 class Gateway:
@@ -75,14 +84,12 @@ class Gateway:
         consents: ConsentLedger,
         metrics: Metrics,
         max_body_bytes: int,
-        inline_detection_chars: int,
         warm_cache: bool,
         stream_hold_max_chars: int,
         endpoints: Sequence[Endpoint] | None = None,
     ) -> None:
         self._reply_analyzer = reply_analyzer
         self._tenancies = tenancies
-        self._inline_detection_chars = inline_detection_chars
         self._warm_cache = warm_cache
         self._warming: set[asyncio.Task[None]] = set()
         self._pseudonymizer = pseudonymizer
@@ -119,29 +126,12 @@ class Gateway:
         try:
             with _store_unavailable():
                 tenancy = self._tenancies.resolve(request.headers)
-            policy = tenancy.policy
             body = await read_json(request, self._max_body_bytes)
             endpoint.check(body)
             scope = self._scopes.resolve(body, request.headers, tenancy.tenant)
             exchange = self._exchange(request_id, scope, endpoint, body, tenancy)
-            consent = await self._consent(exchange)
+            pseudonymized = await self._admit(endpoint, body, tenancy, exchange)
             stored = self._recorder.stored_mode(exchange)
-            if stored == "full":
-                exchange.request = orjson.loads(orjson.dumps(body))
-            if policy.provider.subject_ids == "drop":
-                for field in SUBJECT_FIELDS:
-                    body.pop(field, None)
-            self._scopes.hide_subject(body)
-            retention_allowed = consent.allows("provider_retention") and not policy.provider.force_store_false
-            if endpoint.provider_store and not retention_allowed:
-                await self._refuse_provider_state(endpoint, body, exchange)
-                # The provider keeps nothing on its side: no stored completion or response,
-                # no metadata tags.
-                body["store"] = False
-                body.pop("metadata", None)
-            if policy.provider.drop_metadata:
-                body.pop("metadata", None)
-            pseudonymized = await self._pseudonymize(scope, body, tenancy)
             exchange.request_entities = pseudonymized.counts
             exchange.actions = dict(pseudonymized.actions)
             if stored == "pseudonymized":
@@ -196,24 +186,66 @@ class Gateway:
         self._done(endpoint.name, request_id, response.status_code, started)
         return response
 
-    async def _consent(self, exchange: Exchange) -> ConsentState:
-        """The subject's consent, read fresh for every request: a change counts at once.
-        Refuses the request (403, recorded) when sending to the provider is withdrawn."""
+    async def _admit(
+        self, endpoint: Endpoint, body: dict[str, Any], tenancy: Tenancy, exchange: Exchange
+    ) -> Pseudonymized:
+        """Consent, then the body as the provider may have it, then its values replaced: one
+        worker-thread call, since the consent read and the vault (and a model) may wait.
+
+        Consent is read fresh for every request, so a change counts at once. A refusal
+        (consent withdrawn: 403; a parameter that needs provider retention: 400) and a
+        blocked type (400) are on record before the answer leaves; nothing is forwarded.
+        """
+        try:
+            admitted = await anyio.to_thread.run_sync(self._admission, endpoint, body, tenancy, exchange)
+        except VeilError:
+            if exchange.outcome == "refused_consent":
+                await self._recorder.commit(exchange)
+            raise
+        self._metrics.detection.observe(admitted.detection_seconds)
+        for entity_type, count in admitted.result.counts.items():
+            self._metrics.entities.labels(entity_type, "request").inc(count)
+        return admitted.result
+
+    def _admission(
+        self, endpoint: Endpoint, body: dict[str, Any], tenancy: Tenancy, exchange: Exchange
+    ) -> _Admitted:
+        """`_admit`'s work, in the worker thread: the body and the exchange are this request's alone."""
         with _store_unavailable():
-            state = await anyio.to_thread.run_sync(self._consents.state, exchange.subject)
-        exchange.consent = {purpose: state.allows(purpose) for purpose in PURPOSES}
-        exchange.transcript_allowed = state.allows("store_transcripts")
-        if not state.allows("send_to_provider"):
+            consent = self._consents.state(exchange.subject)
+        exchange.consent = {purpose: consent.allows(purpose) for purpose in PURPOSES}
+        exchange.transcript_allowed = consent.allows("store_transcripts")
+        if not consent.allows("send_to_provider"):
             exchange.status, exchange.outcome = ConsentWithdrawn.status_code, "refused_consent"
-            await self._recorder.commit(exchange)
             raise ConsentWithdrawn(
                 "This user has withdrawn consent to send requests to the AI provider; nothing was forwarded."
             )
-        return state
+        policy = tenancy.policy
+        if self._recorder.stored_mode(exchange) == "full":
+            exchange.request = orjson.loads(orjson.dumps(body))
+        if policy.provider.subject_ids == "drop":
+            for field in SUBJECT_FIELDS:
+                body.pop(field, None)
+        self._scopes.hide_subject(body)
+        retention_allowed = consent.allows("provider_retention") and not policy.provider.force_store_false
+        if endpoint.provider_store and not retention_allowed:
+            self._refuse_provider_state(endpoint, body, exchange)
+            # The provider keeps nothing on its side: no stored completion or response,
+            # no metadata tags.
+            body["store"] = False
+            body.pop("metadata", None)
+        if policy.provider.drop_metadata:
+            body.pop("metadata", None)
+        started = time.perf_counter()
+        slots = text_slots(body)
+        result = self._pseudonymizer.pseudonymize(
+            exchange.subject, [slot.get() for slot in slots], policy, tenancy.analyzer
+        )
+        for slot, text in zip(slots, result.texts, strict=True):
+            slot.set(text)
+        return _Admitted(result, time.perf_counter() - started)
 
-    async def _refuse_provider_state(
-        self, endpoint: Endpoint, body: dict[str, Any], exchange: Exchange
-    ) -> None:
+    def _refuse_provider_state(self, endpoint: Endpoint, body: dict[str, Any], exchange: Exchange) -> None:
         """A parameter that needs responses kept at the provider (`previous_response_id`,
         `conversation`, `background`) cannot work with `store: false`: refused (400,
         recorded) before anything is forwarded, rather than failing upstream."""
@@ -221,7 +253,6 @@ class Gateway:
         if param is None:
             return
         exchange.status, exchange.outcome = InvalidRequest.status_code, "refused_consent"
-        await self._recorder.commit(exchange)
         raise InvalidRequest(
             f"'{param}' needs the AI provider to keep responses, which this user has not agreed to"
             " (consent purpose 'provider_retention') or the privacy policy does not allow;"
@@ -258,26 +289,6 @@ class Gateway:
 
     async def metrics(self, request: Request) -> Response:
         return Response(self._metrics.render(), media_type=self._metrics.content_type)
-
-    async def _pseudonymize(self, scope: str, body: dict[str, Any], tenancy: Tenancy) -> Pseudonymized:
-        started = time.perf_counter()
-        slots = text_slots(body)
-        texts = [slot.get() for slot in slots]
-        run = functools.partial(
-            self._pseudonymizer.pseudonymize, scope, texts, tenancy.policy, tenancy.analyzer
-        )
-        if sum(map(len, texts)) > self._inline_detection_chars:
-            # Off the event loop when large, or always with a model or the database vault:
-            # other requests keep flowing.
-            result = await anyio.to_thread.run_sync(run)
-        else:
-            result = run()
-        for slot, text in zip(slots, result.texts, strict=True):
-            slot.set(text)
-        self._metrics.detection.observe(time.perf_counter() - started)
-        for entity_type, count in result.counts.items():
-            self._metrics.entities.labels(entity_type, "request").inc(count)
-        return result
 
     def _reply_filter(self, scope: str, tenancy: Tenancy, surrogates: dict[str, str]) -> ReplyFilter:
         guard = None
