@@ -99,7 +99,12 @@ def build_vault(settings: Settings, db: Database, keys: SubjectKeys) -> Vault:
 
 def open_database(settings: Settings) -> Database:
     """The store, migrated to this version's schema (every CLI command opens it this way)."""
-    db = Database(settings.database, durable=settings.durable_commits)
+    db = Database(
+        settings.database,
+        durable=settings.durable_commits,
+        busy_timeout_ms=round(settings.database_lock_timeout_seconds * 1000),
+        statement_timeout_ms=round(settings.database_statement_timeout_seconds * 1000),
+    )
     try:
         db.migrate()
     except BaseException:

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     # Every commit waits for the disk: records survive a power cut, not only a crash of Veil.
     durable_commits: bool = False
+    # How long a statement waits for a lock another transaction holds (SQLite's busy timeout,
+    # PostgreSQL's lock_timeout) before its request fails with 503; and, on PostgreSQL, how
+    # long any one statement may run.
+    database_lock_timeout_seconds: float = Field(default=5.0, gt=0)
+    database_statement_timeout_seconds: float = Field(default=300.0, gt=0)
     # What is kept of each request: none | metadata | pseudonymized | full.
     storage_mode: Literal["none", "metadata", "pseudonymized", "full"] = "metadata"
     # "memory" keeps tokens in this process only (tests, demos); nothing survives a restart.

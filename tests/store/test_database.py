@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from veil.store.database import Database, StoreError
+from databases import database_url
+from held_lock import held_lock
+from veil.store.database import _MIGRATION_LOCK, Database, StoreError
 from veil.store.schema import request_records
 
 MIGRATE = (
@@ -90,3 +95,61 @@ def test_durable_commits_wait_for_the_disk(db_url: str, durable: bool) -> None:
                 )
     finally:
         db.dispose()
+
+
+def test_a_lock_held_elsewhere_fails_the_statement_after_the_lock_timeout(db_url: str) -> None:
+    db = Database(db_url, busy_timeout_ms=500)
+    db.migrate()
+    try:
+        with held_lock(db_url, "request_records", seconds=10):
+            started = time.monotonic()
+            with pytest.raises(StoreError) as raised, db.write() as conn:
+                conn.execute(sa.delete(request_records))
+            waited = time.monotonic() - started
+        with db.write() as conn:  # released: the next transaction goes through
+            conn.execute(sa.delete(request_records))
+    finally:
+        db.dispose()
+
+    assert 0.4 < waited < 3, waited
+    assert "OperationalError" in str(raised.value)
+
+
+def test_a_statement_running_past_the_statement_timeout_is_cancelled(tmp_path: Path) -> None:
+    with database_url("postgresql", tmp_path) as url:
+        db = Database(url, statement_timeout_ms=300)
+        try:
+            started = time.monotonic()
+            with pytest.raises(StoreError) as raised, db.read() as conn:
+                conn.execute(sa.text("SELECT pg_sleep(5)"))
+            assert time.monotonic() - started < 3
+            assert "QueryCanceled" in str(raised.value)
+        finally:
+            db.dispose()
+
+
+def test_migrating_waits_for_another_process_past_the_lock_timeout(tmp_path: Path) -> None:
+    """Replicas starting while one migrates wait for it, however long the migration takes."""
+    held = threading.Event()
+
+    def migrate_slowly(url: str) -> None:
+        other = sa.create_engine(url)
+        with other.connect() as conn, conn.begin():
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            held.set()
+            time.sleep(1)
+        other.dispose()
+
+    with database_url("postgresql", tmp_path) as url:
+        migrating = threading.Thread(target=migrate_slowly, args=(url,))
+        migrating.start()
+        assert held.wait(10)
+        db = Database(url, busy_timeout_ms=200)
+        try:
+            started = time.monotonic()
+            db.migrate()
+            waited = time.monotonic() - started
+            assert waited > 0.5 and db.revision() is not None
+        finally:
+            migrating.join()
+            db.dispose()

@@ -11,6 +11,13 @@ milliseconds per request on an ordinary disk.
 Write transactions on SQLite begin IMMEDIATE (the write lock is taken at BEGIN, so two
 processes never both read-then-write the same rows); on PostgreSQL they are plain
 READ COMMITTED transactions, and code that must serialise on a subject locks that row.
+
+A lock held elsewhere is waited for at most `busy_timeout_ms` (5 s by default) on both:
+SQLite's busy timeout, and PostgreSQL's `lock_timeout` on Veil's sessions. Then the
+statement fails, as a StoreError, and its request with a 503, instead of waiting for as
+long as the other transaction (an operator's `LOCK TABLE`, a stuck replica) cares to hold
+it. PostgreSQL's `statement_timeout` (5 min by default) bounds any one statement too.
+Migrations wait as long as they need: they run once, at start, before any request.
 """
 
 from __future__ import annotations
@@ -49,7 +56,13 @@ class Database:
     """One engine and the transactions Veil's stores run in."""
 
     def __init__(
-        self, url: str, *, durable: bool = False, busy_timeout_ms: int = 5_000, pool_size: int = 10
+        self,
+        url: str,
+        *,
+        durable: bool = False,
+        busy_timeout_ms: int = 5_000,
+        statement_timeout_ms: int = 300_000,
+        pool_size: int = 10,
     ) -> None:
         self.url = sa.make_url(url)
         self.dialect = self.url.get_backend_name()
@@ -58,7 +71,8 @@ class Database:
         if self.dialect == "sqlite":
             self.engine = _sqlite_engine(self.url, busy_timeout_ms, durable)
         else:
-            self.engine = _postgresql_engine(self.url, pool_size, durable)
+            timeouts = {"lock_timeout": busy_timeout_ms, "statement_timeout": statement_timeout_ms}
+            self.engine = _postgresql_engine(self.url, pool_size, durable, timeouts)
         # SQLite has one writer. This process's threads take turns for it here, in order, and
         # not in SQLite's busy handler, which sleeps and polls: it can pass one thread over
         # until its timeout runs out while the others take the lock again and again (seen
@@ -119,6 +133,10 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.write() as conn:
             if self.dialect == "postgresql":
+                # Another process may be migrating (or a long ALTER may wait for requests'
+                # transactions): wait for it rather than fail to start.
+                conn.exec_driver_sql("SET LOCAL lock_timeout = 0")
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             current = _current_revision(conn)
             known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
@@ -199,16 +217,18 @@ def _current_revision(conn: Connection) -> str | None:
     return None if row is None else str(row[0])
 
 
-def _postgresql_engine(url: sa.URL, pool_size: int, durable: bool) -> Engine:
+def _postgresql_engine(url: sa.URL, pool_size: int, durable: bool, timeouts_ms: dict[str, int]) -> Engine:
     # No pre-ping: it would cost a round trip per request. A connection found dead fails its
     # request (503, nothing forwarded) and SQLAlchemy then replaces the whole pool.
     engine = sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size)
 
     @sa.event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, record: Any) -> None:
+        for name, milliseconds in timeouts_ms.items():
+            dbapi_connection.execute(f"SET {name} = {int(milliseconds)}")
         if not durable:
             dbapi_connection.execute("SET synchronous_commit = off")
-            dbapi_connection.commit()
+        dbapi_connection.commit()
 
     return engine
 
