@@ -52,49 +52,49 @@ def bearer(key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {key}"}
 
 
-def test_without_keys_every_request_is_the_default_tenant(keys: VirtualKeys) -> None:
-    tenancy = tenancies(keys).resolve(bearer("sk-client"))
+async def test_without_keys_every_request_is_the_default_tenant(keys: VirtualKeys) -> None:
+    tenancy = await tenancies(keys).resolve(bearer("sk-client"))
 
     assert (tenancy.tenant, tenancy.upstream_key) == ("default", "sk-org-key")
     assert tenancy.policy.action_for("PERSON") == "pseudonymize"
 
 
-def test_once_a_key_exists_a_request_without_one_is_refused(keys: VirtualKeys) -> None:
+async def test_once_a_key_exists_a_request_without_one_is_refused(keys: VirtualKeys) -> None:
     keys.create("acme")
 
     with pytest.raises(Unauthorized) as refused:
-        tenancies(keys).resolve(bearer("sk-client"))
+        await tenancies(keys).resolve(bearer("sk-client"))
     assert refused.value.status_code == 401
     with pytest.raises(Unauthorized):
-        tenancies(keys).resolve({})
+        await tenancies(keys).resolve({})
 
 
-def test_require_keys_refuses_before_any_key_exists(keys: VirtualKeys) -> None:
+async def test_require_keys_refuses_before_any_key_exists(keys: VirtualKeys) -> None:
     with pytest.raises(Unauthorized):
-        tenancies(keys, require_keys=True).resolve(bearer("sk-client"))
+        await tenancies(keys, require_keys=True).resolve(bearer("sk-client"))
 
 
-def test_a_virtual_key_selects_its_tenant_policy_and_upstream_key(keys: VirtualKeys) -> None:
+async def test_a_virtual_key_selects_its_tenant_policy_and_upstream_key(keys: VirtualKeys) -> None:
     _, key = keys.create("acme")
 
-    tenancy = tenancies(keys).resolve(bearer(key))
+    tenancy = await tenancies(keys).resolve(bearer(key))
 
     assert (tenancy.tenant, tenancy.upstream_key) == ("acme", "sk-acme")
     assert tenancy.policy.action_for("PERSON") == "surrogate"
 
 
-def test_a_revoked_or_made_up_key_is_refused(keys: VirtualKeys) -> None:
+async def test_a_revoked_or_made_up_key_is_refused(keys: VirtualKeys) -> None:
     info, key = keys.create("acme")
     keys.revoke(info.key_id)
 
     for presented in (key, "vk-0123456789abcdef-" + "A" * 43):
         with pytest.raises(Unauthorized):
-            tenancies(keys).resolve(bearer(presented))
+            await tenancies(keys).resolve(bearer(presented))
 
 
-def test_a_tenant_whose_upstream_key_is_missing_is_not_forwarded(keys: VirtualKeys) -> None:
+async def test_a_tenant_whose_upstream_key_is_missing_is_not_forwarded(keys: VirtualKeys) -> None:
     _, key = keys.create("acme")
 
     with pytest.raises(UpstreamKeyMissing) as missing:
-        tenancies(keys, environ={}).resolve(bearer(key))
+        await tenancies(keys, environ={}).resolve(bearer(key))
     assert missing.value.status_code == 503 and "acme" in str(missing.value)

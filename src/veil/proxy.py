@@ -125,7 +125,7 @@ class Gateway:
         exchange: Exchange | None = None
         try:
             with _store_unavailable():
-                tenancy = self._tenancies.resolve(request.headers)
+                tenancy = await self._tenancies.resolve(request.headers)
             body = await read_json(request, self._max_body_bytes)
             endpoint.check(body)
             scope = self._scopes.resolve(body, request.headers, tenancy.tenant)
@@ -265,7 +265,7 @@ class Gateway:
         started = time.perf_counter()
         try:
             with _store_unavailable():
-                tenancy = self._tenancies.resolve(request.headers)
+                tenancy = await self._tenancies.resolve(request.headers)
             model = request.path_params.get("model")
             upstream_request = self._upstream.request(
                 "GET",

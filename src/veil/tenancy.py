@@ -14,6 +14,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
+
+import anyio
 
 from veil.detect.base import TextAnalyzer
 from veil.errors import Unauthorized, UpstreamKeyMissing
@@ -58,19 +61,15 @@ class Tenancies:
         self._analyzers: OrderedDict[tuple[str, str], TextAnalyzer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def resolve(self, headers: Mapping[str, str]) -> Tenancy:
-        """Raises Unauthorized (401) or UpstreamKeyMissing (503). Reads the database only
-        when a key is not in this process's short-lived cache."""
+    async def resolve(self, headers: Mapping[str, str]) -> Tenancy:
+        """Raises Unauthorized (401) or UpstreamKeyMissing (503), and StoreError when the
+        database cannot say. Reads the database only when a key is not in this process's
+        short-lived cache, and then in a worker thread: a lookup waiting for a locked table
+        holds up its own request, never the event loop and every other request with it."""
         bearer = _bearer(headers)
-        if bearer is not None and bearer.startswith(VIRTUAL_KEY_PREFIX):
-            tenant = self._keys.tenant_of(bearer)
-            if tenant is None:
-                raise Unauthorized("The Veil API key is not valid or has been revoked.")
-            virtual = True
-        elif self._require_keys or self._keys.any_exist():
-            raise Unauthorized("This gateway requires a Veil API key (vk-…) as the bearer token.")
-        else:
-            tenant, virtual = DEFAULT_TENANT, False
+        tenant = self._cached_tenant(bearer)
+        if tenant is None:
+            tenant = await anyio.to_thread.run_sync(self._read_tenant, bearer)
         policy = self._policies.current()
         tenant_policy = policy.for_tenant(tenant)
         upstream_key = self._upstream_key
@@ -78,9 +77,25 @@ class Tenancies:
             upstream_key = self._environ.get(tenant_policy.upstream_key_env) or None
             if upstream_key is None:
                 raise UpstreamKeyMissing(f"No upstream API key is configured for tenant {tenant}.")
-        if virtual and upstream_key is None:
+        if _is_virtual(bearer) and upstream_key is None:
             raise UpstreamKeyMissing(f"No upstream API key is configured for tenant {tenant}.")
         return Tenancy(tenant, tenant_policy, policy.version, self._analyzer(policy, tenant), upstream_key)
+
+    def _cached_tenant(self, bearer: str | None) -> str | None:
+        """The request's tenant as this process's key cache knows it; None when the database
+        must be read."""
+        if _is_virtual(bearer):
+            known = self._keys.cached_tenant_of(bearer)
+            return None if known is None else _key_tenant(known.tenant)
+        if self._require_keys:
+            return _keyless_tenant(keys_required=True)
+        keys_exist = self._keys.cached_any_exist()
+        return None if keys_exist is None else _keyless_tenant(keys_required=keys_exist)
+
+    def _read_tenant(self, bearer: str | None) -> str:
+        if _is_virtual(bearer):
+            return _key_tenant(self._keys.tenant_of(bearer))
+        return _keyless_tenant(keys_required=self._require_keys or self._keys.any_exist())
 
     def _analyzer(self, policy: Policy, tenant: str) -> TextAnalyzer:
         key = (policy.version, tenant if tenant in policy.tenants else DEFAULT_TENANT)
@@ -95,6 +110,24 @@ class Tenancies:
             while len(self._analyzers) > self._max_analyzers:
                 self._analyzers.popitem(last=False)
         return analyzer
+
+
+def _key_tenant(tenant: str | None) -> str:
+    """The tenant of a request with a virtual key: its own, if the key is valid."""
+    if tenant is None:
+        raise Unauthorized("The Veil API key is not valid or has been revoked.")
+    return tenant
+
+
+def _keyless_tenant(*, keys_required: bool) -> str:
+    """The tenant of a request without a virtual key: the default one, while keys are optional."""
+    if keys_required:
+        raise Unauthorized("This gateway requires a Veil API key (vk-…) as the bearer token.")
+    return DEFAULT_TENANT
+
+
+def _is_virtual(bearer: str | None) -> TypeGuard[str]:
+    return bearer is not None and bearer.startswith(VIRTUAL_KEY_PREFIX)
 
 
 def _bearer(headers: Mapping[str, str]) -> str | None:

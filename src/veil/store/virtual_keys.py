@@ -28,6 +28,14 @@ CACHE_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
+class Known:
+    """An answer this process has without reading the database: the key's tenant, or None
+    for a key that is malformed, unknown or revoked."""
+
+    tenant: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class KeyInfo:
     key_id: str
     tenant: str
@@ -59,17 +67,16 @@ class VirtualKeys:
         return KeyInfo(key_id, tenant, now, None), f"vk-{key_id}-{secret}"
 
     def tenant_of(self, presented: str) -> str | None:
-        """The tenant of a valid, unrevoked key; None otherwise."""
+        """The tenant of a valid, unrevoked key; None otherwise. Reads the database unless
+        `cached_tenant_of` knows the answer."""
         match = _KEY.fullmatch(presented)
         if match is None:
             return None
-        cache_key = hashlib.sha256(presented.encode()).hexdigest()
-        now = self._clock()
-        with self._lock:
-            cached = self._tenants.get(cache_key)
-            if cached is not None and now - cached[1] < CACHE_SECONDS:
-                return cached[0]
+        cached = self._cached(presented)
+        if cached is not None:
+            return cached.tenant
         key_id, secret = match.groups()
+        now = self._clock()
         with self._db.read() as conn:
             row = conn.execute(sa.select(virtual_keys).where(virtual_keys.c.key_id == key_id)).first()
         tenant = None
@@ -82,15 +89,21 @@ class VirtualKeys:
         with self._lock:
             if len(self._tenants) > 10_000:
                 self._tenants.clear()
-            self._tenants[cache_key] = (tenant, now)
+            self._tenants[_cache_key(presented)] = (tenant, now)
         return tenant
 
+    def cached_tenant_of(self, presented: str) -> Known | None:
+        """What `tenant_of` answers, when it can without the database (a malformed key, or
+        one read within CACHE_SECONDS); None when it would read."""
+        return Known(None) if _KEY.fullmatch(presented) is None else self._cached(presented)
+
     def any_exist(self) -> bool:
-        """Whether any unrevoked key exists (then every request needs one)."""
+        """Whether any unrevoked key exists (then every request needs one). Reads the
+        database unless `cached_any_exist` knows the answer."""
+        cached = self.cached_any_exist()
+        if cached is not None:
+            return cached
         now = self._clock()
-        with self._lock:
-            if self._any is not None and now - self._any[1] < CACHE_SECONDS:
-                return self._any[0]
         with self._db.read() as conn:
             found = conn.execute(
                 sa.select(virtual_keys.c.key_id).where(virtual_keys.c.revoked_at.is_(None)).limit(1)
@@ -98,6 +111,21 @@ class VirtualKeys:
         with self._lock:
             self._any = (found is not None, now)
         return found is not None
+
+    def cached_any_exist(self) -> bool | None:
+        """What `any_exist` answers, when read within CACHE_SECONDS; None when it would read."""
+        with self._lock:
+            cached = self._any
+        if cached is not None and self._clock() - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        return None
+
+    def _cached(self, presented: str) -> Known | None:
+        with self._lock:
+            cached = self._tenants.get(_cache_key(presented))
+        if cached is not None and self._clock() - cached[1] < CACHE_SECONDS:
+            return Known(cached[0])
+        return None
 
     def revoke(self, key_id: str) -> bool:
         with self._db.write() as conn:
@@ -115,6 +143,10 @@ class VirtualKeys:
         with self._db.read() as conn:
             rows = conn.execute(sa.select(virtual_keys).order_by(virtual_keys.c.created_at)).all()
         return [KeyInfo(r.key_id, r.tenant, r.created_at, r.revoked_at) for r in rows]
+
+
+def _cache_key(presented: str) -> str:
+    return hashlib.sha256(presented.encode()).hexdigest()
 
 
 def _digest(salt: bytes, secret: str) -> str:
