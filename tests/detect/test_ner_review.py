@@ -30,6 +30,14 @@ CASES = [
         "Nicklas A Olsen fan",
         ("PERSON", "Nicklas A Olsen"),
     ),
+    # unlisted people, where only a person fits
+    ("Hi Keiran, I'm contacting you", "LOCATION", "Keiran", ("PERSON", "Keiran")),
+    ("everyone calls me Calan", "LOCATION", "Calan", ("PERSON", "Calan")),
+    ("said Naile to Caitlin", "ORGANIZATION", "Naile", ("PERSON", "Naile")),
+    ("As promised, here's Arihiro's address:", "LOCATION", "Arihiro", ("PERSON", "Arihiro")),
+    ("between him and Hijacinta's kid", "NRP", "Hijacinta", ("PERSON", "Hijacinta")),
+    ("Thanks Deutsche Bank AG", "ORGANIZATION", "Deutsche Bank AG", ("ORGANIZATION", "Deutsche Bank AG")),
+    ("Lostorf's economy grew", "LOCATION", "Lostorf", ("LOCATION", "Lostorf")),
     # places, organisations and groups stay what the model said
     ("We live in Sofia now.", "LOCATION", "Sofia", ("LOCATION", "Sofia")),
     ("He works at Charlotte Park.", "ORGANIZATION", "Charlotte Park", ("ORGANIZATION", "Charlotte Park")),

@@ -25,6 +25,11 @@ precision, and a person replaced with an ORGANIZATION token misleads the model u
   "Paris"). Nothing after a place preposition is relabelled: "in Sofia", "at Julia Creek"
   stay what the model said. ("to" is no such preposition: "said Ernest to Julia", "send it
   to Maria"; so "moved to Sofia" gives a PERSON, still replaced.)
+- An ORGANIZATION, LOCATION or NRP of up to three words that only a person fits is a
+  PERSON, listed or not: right after a greeting or a speech verb ("Hi Keiran", "thanks
+  Pista", "said Leonti", "calls me Calan") or before a possessive of something only people
+  have ("Marina's address", "Hijacinta's kid"). The model reads an unknown foreign name as
+  a place or a company most of all there.
 - A one-word ORGANIZATION right after "in", "into" or "near" is a LOCATION: "I'm in
   GROSSMENGERSDORF", "near Woodbridge". The model reads an unknown town as a company.
 
@@ -56,6 +61,17 @@ _ENGLISH_ENDING = re.compile(
 )
 _PLACE_BEFORE = re.compile(
     r"\b(?:in|at|from|near|into|across|around|visit|visiting|visited|via)[ \t]+\Z", re.IGNORECASE
+)
+# Where only a person fits: after a greeting, thanks or a speech verb, or before "'s" and
+# something only people have.
+_PERSON_BEFORE = re.compile(
+    r"\b(?:hi|hello|hey|dear|thanks|thank[ \t]+you|said|asked|told|tell|ask|calls?[ \t]+me|named)[ \t,]*\Z",
+    re.IGNORECASE,
+)
+_PERSON_AFTER = re.compile(
+    r"['\u2019]s[ \t]+(?:address|email|phone|number|birthday|account|wife|husband|partner|mother|father|mom"
+    r"|mum|dad|son|daughter|kids?|children|brother|sister|friend|boss|family)\b",
+    re.IGNORECASE,
 )
 # Before one word, only a place fits: "in Tesla" is rarer than "in Woodbridge".
 _ONLY_PLACE_BEFORE = re.compile(r"\b(?:in|into|near)[ \t]+\Z", re.IGNORECASE)
@@ -99,6 +115,8 @@ class NerReview:
         end = self._name_end(text, span)
         if end is not None:
             return Span("PERSON", span.start, end, self.person_score, span.detector)
+        if self._person_fits(text, span):
+            return Span("PERSON", span.start, span.end, self.person_score, span.detector)
         if (
             span.entity_type == "ORGANIZATION"
             and len(words) == 1
@@ -106,6 +124,17 @@ class NerReview:
         ):
             return Span("LOCATION", span.start, span.end, span.score, span.detector)
         return span
+
+    def _person_fits(self, text: str, span: Span) -> bool:
+        """Whether the span is one to three name-like words where only a person fits."""
+        parts = text[span.start : span.end].split()
+        if len(parts) > 3 or not all(
+            fold(part) in _PARTICLES or _INITIAL.match(part) or self._name_like(part, fold(part))
+            for part in parts
+        ):
+            return False
+        before = _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)
+        return before is not None or _PERSON_AFTER.match(text, span.end) is not None
 
     def _name_end(self, text: str, span: Span) -> int | None:
         """Where the person's name that opens the span ends, or None if it does not open with one."""
