@@ -21,7 +21,6 @@ from veil.web.activity import Activity, Day
 from veil.web.admin_key import AdminKey
 from veil.web.forms import read_form
 from veil.web.pages import Pages
-from veil.web.security_headers import secured
 from veil.web.sessions import SessionCookie
 
 log = logging.getLogger("veil.web.dashboard")
@@ -63,9 +62,9 @@ class Dashboard:
 
     def routes(self) -> list[Route]:
         return [
-            secured("/admin", self.home, methods=["GET"], name="dashboard"),
-            secured("/admin/login", self.login, methods=["POST"]),
-            secured("/admin/logout", self.logout, methods=["POST"]),
+            self._pages.route("/admin", self.home, methods=["GET"], name="dashboard"),
+            self._pages.route("/admin/login", self.login, methods=["POST"]),
+            self._pages.route("/admin/logout", self.logout, methods=["POST"]),
         ]
 
     async def home(self, request: Request) -> Response:

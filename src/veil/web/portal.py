@@ -27,7 +27,6 @@ from veil.web.activity import Activity
 from veil.web.forms import read_form
 from veil.web.pages import Pages
 from veil.web.portal_tokens import PortalTokens
-from veil.web.security_headers import secured
 from veil.web.sessions import Session, SessionCookie
 
 PORTAL_COOKIE = "veil_portal"
@@ -55,10 +54,10 @@ class Portal:
 
     def routes(self) -> list[Route]:
         return [
-            secured("/portal", self.home, methods=["GET"], name="portal"),
-            secured("/portal/export", self.export, methods=["GET"]),
-            secured("/portal/consent", self.consent, methods=["POST"]),
-            secured("/portal/delete", self.delete, methods=["GET", "POST"]),
+            self._pages.route("/portal", self.home, methods=["GET"], name="portal"),
+            self._pages.route("/portal/export", self.export, methods=["GET"]),
+            self._pages.route("/portal/consent", self.consent, methods=["POST"]),
+            self._pages.route("/portal/delete", self.delete, methods=["GET", "POST"]),
         ]
 
     async def home(self, request: Request) -> Response:
