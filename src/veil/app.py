@@ -73,7 +73,7 @@ def build_analyzer(settings: Settings) -> Analyzer:
     when configured."""
     detectors = [*default_detectors(phone_region=settings.phone_region), *prose_detectors()]
     if settings.ner_model:
-        detectors.append(ner_detector(settings.ner_model))
+        detectors.append(ner_detector(settings.ner_model, settings.ner_max_chars))
     return Analyzer(detectors, allow=settings.allow_list)
 
 
@@ -85,9 +85,10 @@ def build_reply_analyzer(settings: Settings) -> Analyzer:
 
 
 @functools.cache
-def ner_detector(model: str) -> NerDetector:
-    """One loaded pipeline per model and process (~150 MB, ~1 s to load), with its lock."""
-    return NerDetector(load_pipeline(model))
+def ner_detector(model: str, max_chars: int) -> NerDetector:
+    """One loaded pipeline per model and process (~150 MB, ~1 s to load), with its lock.
+    (A process that builds two limits, as the tests do, loads two: detectors must not share one.)"""
+    return NerDetector(load_pipeline(model), max_chars=max_chars)
 
 
 def build_vault(settings: Settings, db: Database, keys: SubjectKeys) -> Vault:

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # The spaCy pipeline for names, places and organizations: the bundled default, any
     # installed pipeline's name, or a path. Empty: rule detectors only.
     ner_model: str = "en_core_web_sm"
+    # The most text not seen before that the model reads for one request (characters);
+    # more is refused with a 413 before the model runs (see veil.detect.ner).
+    ner_max_chars: int = Field(default=500_000, gt=0)
     # Terms never treated as personal data (product names, the company's own name...).
     allow_list: tuple[str, ...] = ()
     scan_responses: bool = True
