@@ -10,6 +10,7 @@
     ├── VaultUnavailable        503  tokens could not be minted or read: nothing was forwarded
     ├── StorageUnavailable      503  the record could not be committed: the reply is withheld
     ├── UpstreamUnavailable     502  the provider could not be reached
+    ├── UpstreamTruncated       502  the provider's stream ended before its end event
     └── UpstreamTimeout         504  the provider did not answer in time
 
 Messages are written for the client and never contain a value from the request.
@@ -117,6 +118,19 @@ class UpstreamUnavailable(VeilError):
     status_code = 502
     error_type = "upstream_error"
     code = "upstream_unavailable"
+
+
+class UpstreamTruncated(VeilError):
+    """A streamed reply whose upstream stream closed cleanly but early: without chat's
+    `[DONE]` (or a finish reason for every choice), or the Responses API's terminal event.
+    The client must not take what it got for a whole reply."""
+
+    status_code = 502
+    error_type = "upstream_error"
+    code = "upstream_truncated"
+
+    def __init__(self) -> None:
+        super().__init__("The upstream stream ended early; Veil withheld any unfinished text.")
 
 
 class UpstreamTimeout(VeilError):

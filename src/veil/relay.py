@@ -3,8 +3,10 @@ client's SSE out.
 
 Events that arrived together leave together, each arrival at once. The stream's end
 (chat's `[DONE]`, the Responses API's `response.completed`, `failed` or `incomplete`) is
-sent only once the request's record is committed. When anything fails midway, whatever
-was held back stays held back and the client gets an error event.
+sent only once the request's record is committed. When anything fails midway, the
+upstream's stream included (cut, reset, stalled, or closed before its end event),
+whatever was held back stays held back, the client gets an error event instead of the
+stream's end, and the request is recorded as failed.
 """
 
 from __future__ import annotations
@@ -68,17 +70,24 @@ class StreamRelay:
                 kept.extend(released)
             return released
 
+        def encoded(payloads: list[str]) -> bytes:
+            return b"".join(rewriter.encode(o) for p in payloads for o in rewrite(p))
+
         async def events() -> AsyncIterator[bytes]:
             decoder = SSEDecoder()
             saved = False
             try:
                 with map_upstream_errors():
                     async for chunk in upstream.aiter_bytes():
-                        out = [rewriter.encode(o) for p in decoder.feed(chunk) for o in rewrite(p)]
-                        if out:
-                            yield b"".join(out)
-                out = [rewriter.encode(o) for p in decoder.close() for o in rewrite(p)]
+                        if out := encoded(decoder.feed(chunk)):
+                            yield out
+                if out := encoded(decoder.close()):
+                    yield out
+                # Raises UpstreamTruncated when the stream ended before its end event.
                 tail = holding_ends(rewriter.end_of_upstream()) + ends
+                if not ends:
+                    # The upstream's own error event ended it: no reply came whole.
+                    exchange.status, exchange.outcome = 502, "failed"
                 if mode == "full":
                     kept.extend(tail)
                 exchange.response_entities = reply.redacted
@@ -86,12 +95,14 @@ class StreamRelay:
                 saved = True
                 await self._recorder.commit(exchange)
                 after_reply(reply)
-                yield b"".join(out + [rewriter.encode(o) for o in tail])
+                yield b"".join(rewriter.encode(o) for o in tail)
             except VeilError as error:
+                exchange.status, exchange.outcome = error.status_code, "failed"
                 self._metrics.upstream_errors.labels(error.code).inc()
                 log.warning("stream %s ended early: %s", exchange.request_id, error.code)
                 yield rewriter.encode(rewriter.error(error.body()))
             except Exception as exc:
+                exchange.status, exchange.outcome = 500, "failed"
                 # Fail closed: whatever was held back stays held back. No traceback: its
                 # messages could quote the text being filtered.
                 log.error("stream %s failed while filtering: %s", exchange.request_id, type(exc).__name__)

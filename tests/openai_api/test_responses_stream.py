@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from veil.errors import UpstreamTruncated
 from veil.openai_api.responses_stream import ResponsesStreamRewriter
 
 
@@ -42,12 +43,16 @@ class Reply:
 
 
 def run(payloads: list[dict[str, Any] | str], body: dict[str, Any] | None = None) -> tuple[list[Any], Reply]:
+    """The payloads the client gets, as the relay sends them (a cut stream ends in its error)."""
     reply = Reply()
     rewriter = ResponsesStreamRewriter(reply, body or {})
     out: list[str] = []
     for payload in payloads:
         out.extend(rewriter.rewrite(payload if isinstance(payload, str) else json.dumps(payload)))
-    out.extend(rewriter.end_of_upstream())
+    try:
+        out.extend(rewriter.end_of_upstream())
+    except UpstreamTruncated as cut:
+        out.append(rewriter.error(cut.body()))
     return [json.loads(p) if p.startswith("{") else p for p in out], reply
 
 
@@ -248,8 +253,8 @@ def test_a_cut_stream_withholds_held_text_and_says_so_in_both_error_shapes() -> 
     )
     assert error["message"] == error["error"]["message"]
     assert all("Hello" not in json.dumps(e) for e in out)
-    clean, _ = run(text_events()[:1])
-    assert [e["type"] for e in clean] == ["response.created"], "nothing held: nothing to add"
+    before_any_text, _ = run(text_events()[:1])
+    assert [e["type"] for e in before_any_text] == ["response.created", "error"], "no empty answer either"
 
 
 def test_events_are_written_with_their_names() -> None:
@@ -263,5 +268,5 @@ def test_events_are_written_with_their_names() -> None:
 
 def test_payloads_that_are_not_event_objects_are_filtered_whole() -> None:
     out, reply = run(["plain words", '"a json string"', '["a", {"b": "c"}]', "42"])
-    assert out == ["[plain words]", '"[a json string]"', '["[a]",{"b":"[c]"}]', "42"]
+    assert out[:4] == ["[plain words]", '"[a json string]"', '["[a]",{"b":"[c]"}]', "42"]
     assert [text for text, _ in reply.whole] == ["plain words", "a json string", "a", "c"]

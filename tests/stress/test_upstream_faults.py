@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from faulty_upstream import (
     RESET,
     STALL,
@@ -32,10 +33,12 @@ from faulty_upstream import (
     unaccepting_port,
     whole,
 )
+from openai import APIError, AsyncOpenAI
 from stress_profiles import Profile
 
 from veil.app import build_http_client, create_app
 from veil.config import Settings
+from veil.store.schema import audit_log
 
 CONNECT_TIMEOUT = 0.3
 # Long enough that a good reply on a busy 2-core machine is never mistaken for a stall (0.5 s
@@ -306,4 +309,188 @@ async def test_faults_in_a_row_leave_the_pool_usable(
         assert time.monotonic() - started < READ_TIMEOUT + 2
         assert_error(answers[0], faults[fault][1], faults[fault][2])
         assert [answer.status_code for answer in answers[1:]] == [200] * 3
+    await assert_still_healthy(upstream, veil)
+
+
+COMPLETIONS = "/v1/completions"
+ASKED = "Write to ana@example.com"
+
+
+def completion_events(*texts: str) -> list[bytes]:
+    """Legacy completion chunks with these texts, as SSE frames (no finish reason, no `[DONE]`)."""
+    return [
+        b"data: "
+        + json.dumps({"object": "text_completion", "choices": [{"index": 0, "text": t}]}).encode()
+        + b"\n\n"
+        for t in texts
+    ]
+
+
+# Streams the upstream closes cleanly (its last chunk sent, nothing reset or half-sent)
+# before their end event: `[DONE]` (or a finish reason), or `response.completed`.
+EARLY_ENDS: dict[str, dict[str, list[bytes]]] = {
+    "no event at all": {CHAT: [], RESPONSES: [], COMPLETIONS: []},
+    "the opening event only": {
+        CHAT: chat_events("", done=False),
+        RESPONSES: responses_events(),
+        COMPLETIONS: completion_events(""),
+    },
+    "all the text, then no end": {
+        CHAT: chat_events("Dear <EMAIL_ADDRESS_1>, ", "see you.", done=False),
+        RESPONSES: responses_events("Dear <EMAIL_ADDRESS_1>, ", "see you."),
+        COMPLETIONS: completion_events("Dear <EMAIL_ADDRESS_1>, ", "see you."),
+    },
+}
+
+
+def sdk(veil: httpx.AsyncClient) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        api_key="sk-client-key", base_url="http://veil.test/v1", http_client=veil, max_retries=0
+    )
+
+
+async def sdk_stream(client: AsyncOpenAI, path: str) -> tuple[str, APIError | None]:
+    """What the official SDK makes of a streamed reply: its text, and the error it raised."""
+    text: list[str] = []
+    try:
+        if path == CHAT:
+            chunks = await client.chat.completions.create(
+                model="m", user=USER, stream=True, messages=[{"role": "user", "content": ASKED}]
+            )
+            async for chunk in chunks:
+                text += [choice.delta.content or "" for choice in chunk.choices]
+        elif path == RESPONSES:
+            events = await client.responses.create(model="m", user=USER, stream=True, input=ASKED)
+            async for event in events:
+                if event.type == "response.output_text.delta":
+                    text.append(event.delta)
+        else:
+            pieces = await client.completions.create(model="m", user=USER, stream=True, prompt=ASKED)
+            async for piece in pieces:
+                text += [choice.text for choice in piece.choices]
+    except APIError as error:
+        return "".join(text), error
+    return "".join(text), None
+
+
+@pytest.mark.parametrize("path", [CHAT, RESPONSES, COMPLETIONS], ids=["chat", "responses", "completions"])
+@pytest.mark.parametrize("where", list(EARLY_ENDS))
+async def test_a_stream_closed_before_its_end_event_ends_in_the_cut_error(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], where: str, path: str
+) -> None:
+    """A clean close before the stream's end event is a cut like a reset: the client gets
+    what was safe to show, then the `upstream_truncated` error event; never a `[DONE]` or
+    `response.completed` that passes the cut reply (or no reply at all) off as whole."""
+    upstream, veil = faulty
+    upstream.steps = lambda body: streamed(EARLY_ENDS[where][path])
+
+    text, error = await sdk_stream(sdk(veil), path)
+
+    assert error is not None and error.code == "upstream_truncated", (text, error)
+    assert "Dear ana@example.com, see you.".startswith(text) and "you" not in text
+    assert bool(text) == (where == "all the text, then no end")
+    sent = json.dumps(upstream.bodies[-1])
+    assert "<EMAIL_ADDRESS_1>" in sent and "ana@example.com" not in sent
+    body = {**ask(True), "prompt": "hi"} if path == COMPLETIONS else ask(True, path)
+    response = await veil.post(path, json=body)
+    assert response.status_code == 200
+    assert stream_error(path, stream_events(response)) == "upstream_truncated"
+    assert "[DONE]" not in response.text and "response.completed" not in response.text
+    await assert_still_healthy(upstream, veil)
+
+
+@pytest.mark.parametrize("ending", ["cut", "provider error"])
+async def test_a_stream_that_ends_in_an_error_is_recorded_as_failed(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], ending: str
+) -> None:
+    """The audit log does not record a stream that ended in an error as a reply forwarded whole."""
+    upstream, veil = faulty
+    frames = chat_events("Dear <EMAIL_ADDRESS_1>, ", HELD, done=False)
+    if ending == "provider error":
+        frames.append(b"data: " + json.dumps({"error": PROVIDER_ERROR}).encode() + b"\n\n")
+    upstream.steps = lambda body: streamed(frames)
+    response = await veil.post(CHAT, json=ask(True))
+    code = "upstream_truncated" if ending == "cut" else PROVIDER_ERROR["code"]
+    assert stream_error(CHAT, stream_events(response)) == code
+    request_id = response.headers["x-request-id"]
+    app = veil._transport.app  # type: ignore[attr-defined]
+    for _ in range(200):  # a failed request is recorded off the response's path
+        with app.state.database.read() as conn:
+            bodies = [json.loads(row[0]) for row in conn.execute(sa.select(audit_log.c.body))]
+        entry = next((b["data"] for b in bodies if b["data"].get("request_id") == request_id), None)
+        if entry is not None:
+            break
+        await asyncio.sleep(0.02)
+    assert entry is not None
+    assert (entry["status"], entry["outcome"]) == (502, "failed")
+
+
+PROVIDER_ERROR = {
+    "message": "The server had an error while processing your request. Sorry about that!",
+    "type": "server_error",
+    "param": None,
+    "code": "server_error",
+}
+
+
+@pytest.mark.parametrize("path", [CHAT, RESPONSES], ids=["chat", "responses"])
+async def test_the_provider_s_own_error_event_passes_whole_and_ends_the_stream(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], path: str
+) -> None:
+    """An error event the provider sends mid-stream reaches the client as it was sent (its
+    code and message whole, not cut up like streamed text), and it is the stream's last:
+    Veil adds no cut error of its own after it."""
+    upstream, veil = faulty
+    if path == CHAT:
+        frames = chat_events("Dear <EMAIL_ADDRESS_1>, ", done=False)
+        frames.append(b"data: " + json.dumps({"error": PROVIDER_ERROR}).encode() + b"\n\n")
+    else:
+        frames = responses_events("Dear <EMAIL_ADDRESS_1>, ")
+        # The API's shape for it: the error's fields at the top, no `error` object.
+        event = {**PROVIDER_ERROR, "type": "error", "sequence_number": 2}
+        frames.append(b"event: error\ndata: " + json.dumps(event).encode() + b"\n\n")
+    upstream.steps = lambda body: streamed(frames)
+
+    response = await veil.post(path, json=ask(True, path))
+
+    events = stream_events(response)
+    assert "Dear ana@example.com, " in response.text
+    errors = [e for e in events if "error" in e or e.get("type") == "error"]
+    assert len(errors) == 1 and errors[0] is events[-1]
+    got = errors[0]["error"] if path == CHAT else {**errors[0], "type": PROVIDER_ERROR["type"]}
+    assert {k: got[k] for k in PROVIDER_ERROR} == PROVIDER_ERROR
+    assert "[DONE]" not in response.text
+    if path == CHAT:
+        _, error = await sdk_stream(sdk(veil), path)
+        assert error is not None and error.code == "server_error"
+        assert error.message == PROVIDER_ERROR["message"]
+    await assert_still_healthy(upstream, veil)
+
+
+@pytest.mark.parametrize("path", [CHAT, RESPONSES], ids=["chat", "responses"])
+async def test_half_an_emoji_keeps_its_delta_in_the_text_channel(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], path: str
+) -> None:
+    """A delta ending in half a surrogate pair (a model cut off inside an emoji; JSON that
+    orjson refuses) is read like any other, its half character replaced: the address split
+    around it is still seen whole and redacted, and the text keeps its order."""
+    upstream, veil = faulty
+    pieces = ("Write to kim.park@exa", "mple.org \ud83d", " now.")
+    if path == CHAT:
+        frames = chat_events(*pieces)
+    else:
+        completed = {"type": "response.completed", "response": {"id": "resp_1", "output": []}}
+        frames = [*responses_events(*pieces), b"data: " + json.dumps(completed).encode() + b"\n\n"]
+    assert any(b"\\ud83d" in frame for frame in frames), "written as the provider writes it"
+    upstream.steps = lambda body: streamed(frames)
+
+    response = await veil.post(path, json=ask(True, path))
+
+    events = stream_events(response)
+    if path == CHAT:
+        text = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+    else:
+        text = "".join(e["delta"] for e in events if e.get("type") == "response.output_text.delta")
+    assert text == "Write to [REDACTED_EMAIL_ADDRESS] \ufffd now."
+    assert stream_error(path, events) is None
     await assert_still_healthy(upstream, veil)

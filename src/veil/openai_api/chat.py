@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from veil.errors import InvalidRequest
-from veil.openai_api.choices import ARGUMENTS, DONE, ChoicesStreamRewriter, rewrite_document
+from veil.openai_api.choices import (
+    ARGUMENTS,
+    DONE,
+    ChoicesStreamRewriter,
+    replies_per_prompt,
+    rewrite_document,
+)
 from veil.openai_api.requests import check_model, check_stream
 from veil.openai_api.rewriter import ReplyText, TextFilter, WholeTextFilter
 
@@ -58,4 +64,4 @@ def rewrite_completion(document: Any, rewrite: WholeTextFilter, body: Mapping[st
 
 
 def chat_stream(reply: ReplyText, body: Mapping[str, Any]) -> ChoicesStreamRewriter:
-    return ChoicesStreamRewriter(reply.channel, json_fields(body))
+    return ChoicesStreamRewriter(reply.channel, json_fields(body), choices=replies_per_prompt(body))

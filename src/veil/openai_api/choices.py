@@ -5,6 +5,11 @@ refusal, text, each tool call's arguments, and any field the API adds later), ea
 filtered on its own: first the guard (redact values the caller never sent), then the
 restorer (tokens back to values). Whatever a channel still holds when its choice
 finishes, or when the stream ends, is sent in an extra chunk shaped like the upstream's.
+Strings outside `choices` (an `error` the upstream sends mid-stream) are whole in their
+event, and filtered whole.
+
+The reply is complete at `[DONE]`, or once every choice has its finish reason (some
+compatible servers leave `[DONE]` out); a stream that ends before either was cut.
 
 `json_fields` names the fields whose text is (part of) a JSON document — tool-call
 `arguments`, and chat `content` under a JSON response format — where restored values
@@ -13,19 +18,20 @@ are JSON-escaped so the document stays valid.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import orjson
 
-from veil.errors import error_body
+from veil.errors import UpstreamTruncated
+from veil.openai_api.reply_json import load_reply_json
 from veil.openai_api.rewriter import TextFilter, WholeTextFilter
 from veil.openai_api.sse import encode_event
 from veil.openai_api.text_fields import BINARY_KEYS, STRUCTURAL_KEYS, text_slots
 
 DONE = "[DONE]"
-# In a reply, `name` only ever names a function.
-_NOT_TEXT = STRUCTURAL_KEYS | BINARY_KEYS | {"name"}
+# In a reply, `name` only ever names a function; `obfuscation` is random padding.
+_NOT_TEXT = STRUCTURAL_KEYS | BINARY_KEYS | {"name", "obfuscation"}
 ARGUMENTS = frozenset({"arguments"})
 
 # A path element: a dict key, ("#", n) for a list item carrying `"index": n`, or
@@ -44,15 +50,27 @@ def rewrite_document(
 
 
 class ChoicesStreamRewriter:
-    """Rewrites a stream of choice chunks ending in `[DONE]`, payload by payload."""
+    """Rewrites a stream of choice chunks ending in `[DONE]`, payload by payload.
+
+    `choices` is how many choices the reply has (the request's `n`, per prompt).
+    """
 
     def __init__(
-        self, open_channel: Callable[[bool], TextFilter], json_fields: Collection[str] = ARGUMENTS
+        self,
+        open_channel: Callable[[bool], TextFilter],
+        json_fields: Collection[str] = ARGUMENTS,
+        *,
+        choices: int = 1,
     ) -> None:
         self._open_channel = open_channel
         self._json_fields = frozenset(json_fields)
         self._channels: dict[Path, TextFilter] = {}
         self._last_event: dict[str, Any] = {}
+        self._choices = choices
+        self._seen: set[PathElement] = set()
+        self._finished: set[PathElement] = set()
+        # The upstream sent its own error event: that error, not a cut, ends the stream.
+        self._failed = False
         self._done = False
 
     def rewrite(self, payload: str) -> list[str]:
@@ -62,28 +80,34 @@ class ChoicesStreamRewriter:
         if payload.strip() == DONE:
             return self.finish()
         try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            event = load_reply_json(payload)
+        except ValueError:
             # Not JSON (or numbers beyond 64 bits), but it would reach the client:
             # filter it as one whole text.
-            whole = self._open_channel(False)
-            return [whole.feed(payload) + whole.finish()]
+            return [self._whole(payload)]
         if isinstance(event, str):
-            whole = self._open_channel(False)
-            return [_dumps(whole.feed(event) + whole.finish())]
+            return [_dumps(self._whole(event))]
         if isinstance(event, dict):
             self._last_event = event
+            self._failed = self._failed or bool(event.get("error"))
         elif not isinstance(event, list):
             return [payload]  # a number, true, false or null
         for path, container, key in _string_leaves(event):
+            if path[0] != "choices":
+                container[key] = self._whole(container[key])
+                continue
             channel: TextFilter | None = self._channels.get(path)
             if channel is None:
                 channel = self._channels[path] = self._open_channel(path[-1] in self._json_fields)
             container[key] = channel.feed(container[key])
         out = []
         for choice in (event.get("choices") if isinstance(event, dict) else None) or ():
-            if isinstance(choice, dict) and choice.get("finish_reason"):
-                out.extend(self._flush(_choice_key(choice)))
+            if isinstance(choice, dict):
+                key = _choice_key(choice)
+                self._seen.add(key)
+                if choice.get("finish_reason"):
+                    self._finished.add(key)
+                    out.extend(self._flush(key))
         out.append(_dumps(event))
         return out
 
@@ -96,21 +120,19 @@ class ChoicesStreamRewriter:
         return [*out, DONE]
 
     def end_of_upstream(self) -> list[str]:
-        """The upstream closed its stream. Without [DONE], text still held back is an
-        unfinished reply, possibly a value cut in half: it is withheld, and the client is
-        told the stream was cut."""
+        """The upstream closed its stream. A complete reply without [DONE] gets its held
+        text and [DONE]. Otherwise the stream was cut: text still held back may be half a
+        value and is withheld, and UpstreamTruncated says so (after the upstream's own
+        error event, that error already did)."""
         if self._done:
             return []
-        if not self._channels:
+        if not self._failed and self._finished >= self._seen and len(self._finished) >= self._choices:
             return self.finish()
         self._channels.clear()
         self._done = True
-        error = error_body(
-            "The upstream stream ended early; Veil withheld its unfinished last part.",
-            "upstream_error",
-            "upstream_truncated",
-        )
-        return [_dumps(error), DONE]
+        if self._failed:
+            return []
+        raise UpstreamTruncated()
 
     def ends_stream(self, payload: str) -> bool:
         return payload == DONE
@@ -132,6 +154,17 @@ class ChoicesStreamRewriter:
                 _place(event, path, text)
                 out.append(_dumps(event))
         return out
+
+    def _whole(self, text: str) -> str:
+        """A text complete in its event, filtered on its own."""
+        channel = self._open_channel(False)
+        return channel.feed(text) + channel.finish()
+
+
+def replies_per_prompt(body: Mapping[str, Any]) -> int:
+    """The request's `n`: how many choices each prompt gets."""
+    n = body.get("n")
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
 
 
 def _dumps(document: Any) -> str:

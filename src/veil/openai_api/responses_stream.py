@@ -23,7 +23,8 @@ from typing import Any
 
 import orjson
 
-from veil.errors import error_body
+from veil.errors import UpstreamTruncated
+from veil.openai_api.reply_json import load_reply_json
 from veil.openai_api.responses import json_output
 from veil.openai_api.rewriter import ReplyText, TextFilter
 from veil.openai_api.sse import encode_event
@@ -75,14 +76,16 @@ class ResponsesStreamRewriter:
         self._final: dict[Location, str] = {}
         self._memo: dict[tuple[str, bool], str] = {}
         self._sequence: int | None = None
+        # The upstream sent its own `error` event: that error, not a cut, ends the stream.
+        self._failed = False
         self._done = False
 
     def rewrite(self, payload: str) -> list[str]:
         if self._done:
             return []
         try:
-            event = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            event = load_reply_json(payload)
+        except ValueError:
             return [self._whole(payload)]  # not JSON, but it would reach the client
         if isinstance(event, str):
             return [_dumps(self._whole(event))]
@@ -99,20 +102,16 @@ class ResponsesStreamRewriter:
         return [self._number(e) for e in out]
 
     def end_of_upstream(self) -> list[str]:
-        """Without a terminal event, text still held back is an unfinished reply, possibly
-        a value cut in half: it is withheld, and the client is told the stream was cut."""
+        """Without a terminal event the stream was cut: text still held back may be half a
+        value and is withheld, and UpstreamTruncated says so (after the upstream's own
+        `error` event, that error already did)."""
         if self._done:
             return []
         self._done = True
-        if not self._channels:
-            return []
         self._channels.clear()
-        body = error_body(
-            "The upstream stream ended early; Veil withheld its unfinished last part.",
-            "upstream_error",
-            "upstream_truncated",
-        )
-        return [self.error(body)]
+        if self._failed:
+            return []
+        raise UpstreamTruncated()
 
     def ends_stream(self, payload: str) -> bool:
         return _event_type(payload) in TERMINAL_TYPES
@@ -137,6 +136,7 @@ class ResponsesStreamRewriter:
         """Rewrite `event` in place; returns the events to send before it."""
         kind = event.get("type")
         kind = kind if isinstance(kind, str) else ""
+        self._failed = self._failed or kind == "error"
         response = event.get("response")
         if kind in _PART_EVENTS:
             return self._part(event, _PART_EVENTS[kind], final=kind.endswith(".done"))

@@ -40,8 +40,10 @@ class StreamRewriter(Protocol):
         ...
 
     def end_of_upstream(self) -> list[str]:
-        """The upstream closed its stream: what is left to send (text held back at a
-        clean end; an error at a cut one, the unfinished text withheld)."""
+        """The upstream closed its stream: what is left to send at a clean end (text held
+        back, the stream's end). At a cut one (no end event came) the unfinished text is
+        withheld and `errors.UpstreamTruncated` is raised, even when nothing was held: a
+        reply cut before its first word is no empty answer."""
         ...
 
     def ends_stream(self, payload: str) -> bool: ...
