@@ -4,6 +4,7 @@ stable per scope, never shared by two values, and restored in replies."""
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 import pytest
@@ -128,3 +129,40 @@ def test_a_surrogate_split_anywhere_in_a_stream_is_restored_whole(first: int, se
     out = "".join(stream.feed(piece) for piece in pieces) + stream.finish()
 
     assert out == "Dear Ana Lima, your card 4111 1111 1111 1111 is ok. ana"
+
+
+def split_anywhere(text: str) -> list[list[str]]:
+    """`text` whole, and cut in three at every pair of points."""
+    return [[text[:a], text[a:b], text[b:]] for a in range(len(text) + 1) for b in range(a, len(text) + 1)]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("Sayın LİNDA SMİTH", "Sayın Ana Lima"),  # noqa: RUF001  Turkish capitals: "İ".lower() is no "i"
+        ("lında smıth", "Ana Lima"),  # noqa: RUF001  the dotless i
+        ("Dear Linda Smith.", "Dear Ana Lima."),
+    ],
+)
+def test_a_surrogate_matched_in_any_case_is_restored_whole_and_streamed(reply: str, expected: str) -> None:
+    restorer = Restorer(MemoryVault(3600), "scope", {"Linda Smith": "Ana Lima"})
+
+    assert restorer.restore(reply) == expected
+    for pieces in split_anywhere(reply):
+        stream = StreamRestorer(restorer)
+        assert "".join(map(stream.feed, pieces)) + stream.finish() == expected, pieces
+
+
+def test_in_json_a_surrogate_may_start_right_after_an_escape() -> None:
+    """`\\n`, `\\t` or `\\u00a0` end in a letter or digit, yet what follows starts a word; an
+    escaped backslash followed by an n does not."""
+    restorer = Restorer(MemoryVault(3600), "scope", {"Linda Smith": 'Ana "Al" Lima'})
+    reply = r'{"body": "Hi,\n\nLinda Smith\tLinda Smith\u00a0Linda Smith \\nLinda Smith"}'
+    expected = r'{"body": "Hi,\n\nAna \"Al\" Lima\tAna \"Al\" Lima\u00a0Ana \"Al\" Lima \\nLinda Smith"}'
+
+    assert restorer.restore(reply, json_string=True) == expected
+    assert json.loads(expected)["body"].count('Ana "Al" Lima') == 3
+    assert restorer.restore(r"x\nLinda Smith") == r"x\nLinda Smith", "plain text: \\n is no escape"
+    for pieces in split_anywhere(reply):
+        stream = StreamRestorer(restorer, json_string=True)
+        assert "".join(map(stream.feed, pieces)) + stream.finish() == expected, pieces

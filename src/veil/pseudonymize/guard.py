@@ -18,6 +18,7 @@ from collections import Counter
 
 from veil.detect.base import Span, TextAnalyzer
 from veil.errors import DetectionFailed, VaultUnavailable
+from veil.pseudonymize.restore import fold_case
 from veil.pseudonymize.vault import Vault
 
 # The suffix that may still grow into a value: digit groups with phone/card separators,
@@ -42,8 +43,8 @@ class ResponseGuard:
         self._analyzer = analyzer
         self._vault = vault
         self._scope = scope
-        # Lowercased stand-ins the request sent: the model echoing them is no leak.
-        self._surrogates = surrogates
+        # Stand-ins the request sent, in any case: the model echoing them is no leak.
+        self._surrogates = frozenset(map(fold_case, surrogates))
         self.redacted: Counter[str] = Counter()
 
     def redact(self, text: str) -> str:
@@ -82,10 +83,14 @@ class ResponseGuard:
         return "".join(pieces)
 
     def _is_callers(self, value: str) -> bool:
-        if value.lower() in self._surrogates:
+        """A surrogate the request sent, or a value of this scope's vault. A detector may
+        take in an opening bracket the value sits in ("(+1 415-555-0134)" gives
+        "(+1 415-555-0134"): the value without it counts too."""
+        candidates = dict.fromkeys((value, _without_open_bracket(value)))
+        if any(fold_case(candidate) in self._surrogates for candidate in candidates):
             return True
         try:
-            return self._vault.token_of(self._scope, value) is not None
+            return any(self._vault.token_of(self._scope, candidate) is not None for candidate in candidates)
         except Exception as exc:
             raise VaultUnavailable("The token vault is unavailable; the reply cannot be checked.") from exc
 
@@ -138,6 +143,12 @@ class StreamGuard:
         self._pending = text[cut:]
         self._context = (context + raw_ready)[-_CONTEXT_CHARS:]
         return ready
+
+
+def _without_open_bracket(value: str) -> str:
+    if value.startswith(("(", "[")) and ")" not in value and "]" not in value:
+        return value[1:]
+    return value
 
 
 def _open_tail_start(text: str) -> int:

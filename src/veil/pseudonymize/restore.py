@@ -3,7 +3,9 @@
 `Restorer` works on whole strings; `StreamRestorer` on a stream of deltas, holding back
 only a suffix that could still become a token or a surrogate and flushing as soon as it
 cannot. Surrogates are matched whole-word and case-insensitively (a model may capitalise
-a name it moved to the start of a sentence).
+a name it moved to the start of a sentence, or write it in capitals the Turkish way:
+"LİNDA"). In a JSON document a word may also start right after an escape: `\\nLinda` is
+a line break, then the name.
 """
 
 from __future__ import annotations
@@ -16,6 +18,21 @@ from veil.errors import VaultUnavailable
 from veil.pseudonymize.tokens import MAX_TOKEN_LENGTH, PARTIAL_TOKEN_TAIL, TOKEN_PATTERN, canonical
 from veil.pseudonymize.vault import Vault
 
+# Where a surrogate may start: not right after a letter, digit or underscore (it would be
+# the end of a longer word); in a JSON string, also right after an escape such as \n or \u00a0.
+_WORD_START = r"(?<!\w)"
+_JSON_WORD_START = r"(?:(?<!\w)|(?<=(?<!\\)\\[bfnrt])|(?<=(?<!\\)\\u[0-9A-Fa-f]{4}))"
+_STARTS = {False: re.compile(_WORD_START), True: re.compile(_JSON_WORD_START)}
+# The letters a case-insensitive pattern takes for an ASCII one that `str.lower` keeps
+# apart: the Turkish dotted capital I (its lowercase is "i" and a combining dot), the
+# dotless i, the long s.
+_CASE_FOLDS = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def fold_case(text: str) -> str:
+    """`text` as surrogates are compared: in the case the restorer's patterns ignore."""
+    return text.translate(_CASE_FOLDS).lower()
+
 
 class Restorer:
     """Restores tokens of one scope, and the request's surrogates. Tokens the vault does
@@ -24,17 +41,15 @@ class Restorer:
     def __init__(self, vault: Vault, scope: str, surrogates: Mapping[str, str] | None = None) -> None:
         self._vault = vault
         self._scope = scope
-        self._surrogates = {k.lower(): v for k, v in (surrogates or {}).items()}
-        self._surrogate_pattern = (
-            re.compile(
-                r"(?<!\w)(?:"
-                + "|".join(re.escape(k) for k in sorted(self._surrogates, key=len, reverse=True))
-                + r")(?!\w)",
-                re.IGNORECASE,
-            )
-            if self._surrogates
-            else None
-        )
+        self._surrogates = {fold_case(k): v for k, v in (surrogates or {}).items()}
+        # Longest first; a match's group number says which one it is, whatever its case.
+        keys = sorted(self._surrogates, key=len, reverse=True)
+        self._values = [self._surrogates[k] for k in keys]
+        alternatives = "|".join(f"({re.escape(k)})" for k in keys)
+        self._surrogate_patterns = {
+            json_string: re.compile(f"{start}(?:{alternatives})(?!\\w)", re.IGNORECASE)
+            for json_string, start in ((False, _WORD_START), (True, _JSON_WORD_START))
+        }
         # Every proper prefix of every surrogate: a stream tail that is one may still become one.
         self.surrogate_prefixes = frozenset(k[:n] for k in self._surrogates for n in range(1, len(k)))
         self.longest_surrogate = max(map(len, self._surrogates), default=0)
@@ -53,15 +68,20 @@ class Restorer:
         `after` is what came just before `text` in a stream: a surrogate right after a
         letter there is the end of a longer word, not a surrogate.
         """
-        if self._surrogate_pattern is not None:
-            text = _sub_after(self._surrogate_pattern, after, text, lambda m: self._real(m, json_string))
+        if self._values:
+            pattern = self._surrogate_patterns[json_string]
+            text = _sub_after(pattern, after, text, lambda m: self._real(m, json_string))
         if "<" not in text and "[" not in text and "&lt;" not in text:
             return text
         return TOKEN_PATTERN.sub(lambda m: self._replace(m, json_string), text)
 
+    def may_start(self, text: str, position: int, *, json_string: bool) -> bool:
+        """Whether a surrogate may start at `text[position]`, given what comes before it."""
+        return _STARTS[json_string].match(text, position) is not None
+
     def _real(self, match: re.Match[str], json_string: bool) -> str:
         self.restored += 1
-        value = self._surrogates[match.group(0).lower()]
+        value = self._values[(match.lastindex or 1) - 1]
         return _json_escaped(value) if json_string else value
 
     def _replace(self, match: re.Match[str], json_string: bool) -> str:
@@ -107,7 +127,8 @@ class StreamRestorer:
         self._restorer = restorer
         self._json_string = json_string
         self._pending = ""
-        # The last character already restored: whether a surrogate may start right after it.
+        # The last characters already restored, as written: whether a surrogate may start
+        # right after them (after a letter, no; after a JSON escape such as \u00a0, yes).
         self._before = ""
 
     def feed(self, delta: str) -> str:
@@ -120,20 +141,21 @@ class StreamRestorer:
                 cut = min(cut, tail.start())
         ready, self._pending = text[:cut], text[cut:]
         restored = self._restorer.restore(ready, json_string=self._json_string, after=self._before)
-        self._before = ready[-1:] or self._before
+        self._before = (self._before + ready)[-_CONTEXT_CHARS:]
         return restored
 
     def _surrogate_tail(self, text: str) -> int:
         """Where a trailing possible surrogate (or a whole one that may still grow) starts."""
         prefixes = self._restorer.surrogate_prefixes
         whole = self._restorer.surrogates
+        context = self._before + text
         for length in range(min(len(text), self._restorer.longest_surrogate), 0, -1):
             start = len(text) - length
-            before = text[start - 1] if start > 0 else self._before
-            if before.isalnum() or before == "_":
-                continue  # surrogates match whole words only
-            tail = text[start:].lower()
-            if tail in prefixes or tail in whole:
+            tail = fold_case(text[start:])
+            # Surrogates match whole words only.
+            if (tail in prefixes or tail in whole) and self._restorer.may_start(
+                context, len(self._before) + start, json_string=self._json_string
+            ):
                 return start
         return len(text)
 
@@ -141,3 +163,7 @@ class StreamRestorer:
         """Everything still held back, at the end of the stream."""
         text, self._pending = self._pending, ""
         return self._restorer.restore(text, json_string=self._json_string, after=self._before)
+
+
+# Enough of what came before to see a JSON escape (\u00a0) and the backslash before it.
+_CONTEXT_CHARS = 8
