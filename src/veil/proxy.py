@@ -35,6 +35,7 @@ from veil.errors import (
 from veil.metrics import Metrics
 from veil.openai_api.choices import rewrite_document
 from veil.openai_api.endpoints import Endpoint, OpenStream, default_endpoints
+from veil.openai_api.reply_json import load_reply_json
 from veil.openai_api.requests import read_json
 from veil.openai_api.text_fields import text_slots
 from veil.pseudonymize.guard import ResponseGuard
@@ -310,7 +311,7 @@ class Gateway:
         exchange.status = upstream.status_code
         stored = self._recorder.stored_mode(exchange)
         try:
-            document = upstream.json()
+            document = load_reply_json(upstream.text)
         except ValueError:
             self._metrics.upstream_errors.labels("invalid_json").inc()
             if upstream.status_code >= 400:
@@ -333,7 +334,7 @@ class Gateway:
                 media_type=upstream.headers.get("content-type"),
             )
         if stored == "pseudonymized":
-            exchange.response = orjson.loads(upstream.content)
+            exchange.response = load_reply_json(upstream.text)
         take_usage(exchange, document)
         if upstream.status_code >= 400:
             self._metrics.upstream_errors.labels(f"http_{upstream.status_code}").inc()
