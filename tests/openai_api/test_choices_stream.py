@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from veil.errors import UpstreamTruncated
+from veil.openai_api.chat import chat_stream
 from veil.openai_api.choices import DONE, ChoicesStreamRewriter
+from veil.openai_api.completions import completions_stream
 
 
 class Holding:
@@ -83,4 +85,42 @@ def test_every_choice_finished_is_a_whole_reply_even_without_done() -> None:
 
     rewriter = ChoicesStreamRewriter(lambda json_string: Holding(), choices=2)
     rewrite(rewriter, chunk(delta("a", 0), delta("b", 1)), chunk(delta("", 0, "stop"), delta("", 1, "stop")))
+    assert rewriter.end_of_upstream() == [DONE]
+
+
+class HoldingReply:
+    """A request's reply filter whose channels hold everything until they finish."""
+
+    def channel(self, json_string: bool) -> Holding:
+        return Holding()
+
+
+FINISHED = (chunk(delta("Hi")), chunk(delta("", finish="stop")))
+USAGE = chunk(usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+
+
+@pytest.mark.parametrize("open_stream", [chat_stream, completions_stream], ids=["chat", "completions"])
+def test_with_include_usage_a_stream_cut_before_its_usage_chunk_raises(open_stream: Any) -> None:
+    """Asked for usage, the reply is whole only once its usage chunk came (it follows every
+    finish reason): a cut between the two is a cut like any other."""
+    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}}
+
+    rewriter = open_stream(HoldingReply(), body)
+    rewrite(rewriter, *FINISHED)
+    with pytest.raises(UpstreamTruncated):
+        rewriter.end_of_upstream()
+
+    rewriter = open_stream(HoldingReply(), body)
+    out = rewrite(rewriter, *FINISHED, USAGE)
+    assert out[-1]["usage"]["total_tokens"] == 2
+    assert rewriter.end_of_upstream() == [DONE]
+
+
+@pytest.mark.parametrize(
+    "options", [None, {}, {"include_usage": False}, "not an object"], ids=["none", "empty", "false", "string"]
+)
+def test_without_include_usage_every_finish_reason_still_completes_the_stream(options: Any) -> None:
+    body = {"model": "m", "stream": True, **({} if options is None else {"stream_options": options})}
+    rewriter = chat_stream(HoldingReply(), body)
+    rewrite(rewriter, *FINISHED)
     assert rewriter.end_of_upstream() == [DONE]

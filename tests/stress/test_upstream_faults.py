@@ -494,3 +494,60 @@ async def test_half_an_emoji_keeps_its_delta_in_the_text_channel(
     assert text == "Write to [REDACTED_EMAIL_ADDRESS] \ufffd now."
     assert stream_error(path, events) is None
     await assert_still_healthy(upstream, veil)
+
+
+def finished_events(path: str, *texts: str) -> list[bytes]:
+    """A chat or legacy completion stream's chunks up to its finish reason, with `usage: null`
+    as the API sends it when usage was asked for: no usage chunk, no `[DONE]`."""
+    if path == CHAT:
+        choices = [{"index": 0, "delta": {"content": t}, "finish_reason": None} for t in texts]
+        choices.append({"index": 0, "delta": {}, "finish_reason": "stop"})
+        envelope = {"object": "chat.completion.chunk", "usage": None}
+    else:
+        choices = [{"index": 0, "text": t, "finish_reason": None} for t in texts]
+        choices.append({"index": 0, "text": "", "finish_reason": "stop"})
+        envelope = {"object": "text_completion", "usage": None}
+    return [b"data: " + json.dumps({**envelope, "choices": [c]}).encode() + b"\n\n" for c in choices]
+
+
+@pytest.mark.parametrize("path", [CHAT, COMPLETIONS], ids=["chat", "completions"])
+@pytest.mark.parametrize("include_usage", [True, False], ids=["usage-asked", "usage-not-asked"])
+async def test_a_stream_cut_before_the_usage_it_was_asked_for_ends_in_the_cut_error(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], path: str, include_usage: bool
+) -> None:
+    """Every choice finished, then the upstream closed: without `stream_options.include_usage`
+    the reply is whole; with it the usage chunk is still to come, so the stream was cut and
+    ends in `upstream_truncated` (the client must not count it as whole, nor its usage as 0)."""
+    upstream, veil = faulty
+    upstream.steps = lambda body: streamed(finished_events(path, "Dear <EMAIL_ADDRESS_1>, ", "see you."))
+    client = sdk(veil)
+    text: list[str] = []
+    usage: list[Any] = []
+    error: APIError | None = None
+    options: Any = {"stream_options": {"include_usage": True}} if include_usage else {}
+    try:
+        if path == CHAT:
+            chunks = await client.chat.completions.create(
+                model="m", user=USER, stream=True, messages=[{"role": "user", "content": ASKED}], **options
+            )
+            async for chunk in chunks:
+                text += [choice.delta.content or "" for choice in chunk.choices]
+                usage.append(chunk.usage)
+        else:
+            pieces = await client.completions.create(
+                model="m", user=USER, stream=True, prompt=ASKED, **options
+            )
+            async for piece in pieces:
+                text += [choice.text for choice in piece.choices]
+                usage.append(piece.usage)
+    except APIError as raised:
+        error = raised
+
+    assert upstream.bodies[-1].get("stream_options") == options.get("stream_options")
+    assert "".join(text) == "Dear ana@example.com, see you.", "every choice finished: its text is whole"
+    assert usage and all(u is None for u in usage)
+    if include_usage:
+        assert error is not None and error.code == "upstream_truncated"
+    else:
+        assert error is None
+    await assert_still_healthy(upstream, veil)

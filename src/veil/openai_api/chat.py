@@ -17,6 +17,7 @@ from veil.openai_api.choices import (
     ChoicesStreamRewriter,
     replies_per_prompt,
     rewrite_document,
+    usage_asked,
 )
 from veil.openai_api.requests import check_model, check_stream
 from veil.openai_api.rewriter import ReplyText, TextFilter, WholeTextFilter
@@ -64,4 +65,6 @@ def rewrite_completion(document: Any, rewrite: WholeTextFilter, body: Mapping[st
 
 
 def chat_stream(reply: ReplyText, body: Mapping[str, Any]) -> ChoicesStreamRewriter:
-    return ChoicesStreamRewriter(reply.channel, json_fields(body), choices=replies_per_prompt(body))
+    return ChoicesStreamRewriter(
+        reply.channel, json_fields(body), choices=replies_per_prompt(body), usage=usage_asked(body)
+    )

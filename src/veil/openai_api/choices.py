@@ -9,7 +9,9 @@ Strings outside `choices` (an `error` the upstream sends mid-stream) are whole i
 event, and filtered whole.
 
 The reply is complete at `[DONE]`, or once every choice has its finish reason (some
-compatible servers leave `[DONE]` out); a stream that ends before either was cut.
+compatible servers leave `[DONE]` out) and, when the request asked for usage
+(`stream_options.include_usage`), the usage chunk that follows them has come; a stream
+that ends before either was cut.
 
 `json_fields` names the fields whose text is (part of) a JSON document — tool-call
 `arguments`, and chat `content` under a JSON response format — where restored values
@@ -52,7 +54,8 @@ def rewrite_document(
 class ChoicesStreamRewriter:
     """Rewrites a stream of choice chunks ending in `[DONE]`, payload by payload.
 
-    `choices` is how many choices the reply has (the request's `n`, per prompt).
+    `choices` is how many choices the reply has (the request's `n`, per prompt);
+    `usage`: the request asked for a usage chunk, so the reply is not whole without it.
     """
 
     def __init__(
@@ -61,6 +64,7 @@ class ChoicesStreamRewriter:
         json_fields: Collection[str] = ARGUMENTS,
         *,
         choices: int = 1,
+        usage: bool = False,
     ) -> None:
         self._open_channel = open_channel
         self._json_fields = frozenset(json_fields)
@@ -69,6 +73,8 @@ class ChoicesStreamRewriter:
         self._choices = choices
         self._seen: set[PathElement] = set()
         self._finished: set[PathElement] = set()
+        # The usage chunk still to come (it follows every choice's finish reason).
+        self._usage_due = usage
         # The upstream sent its own error event: that error, not a cut, ends the stream.
         self._failed = False
         self._done = False
@@ -90,6 +96,8 @@ class ChoicesStreamRewriter:
         if isinstance(event, dict):
             self._last_event = event
             self._failed = self._failed or bool(event.get("error"))
+            if isinstance(event.get("usage"), dict):
+                self._usage_due = False
         elif not isinstance(event, list):
             return [payload]  # a number, true, false or null
         for path, container, key in _string_leaves(event):
@@ -120,13 +128,14 @@ class ChoicesStreamRewriter:
         return [*out, DONE]
 
     def end_of_upstream(self) -> list[str]:
-        """The upstream closed its stream. A complete reply without [DONE] gets its held
-        text and [DONE]. Otherwise the stream was cut: text still held back may be half a
+        """The upstream closed its stream. A complete reply without [DONE] (every choice
+        finished, and the usage chunk came if it was asked for) gets its held text and
+        [DONE]. Otherwise the stream was cut: text still held back may be half a
         value and is withheld, and UpstreamTruncated says so (after the upstream's own
         error event, that error already did)."""
         if self._done:
             return []
-        if not self._failed and self._finished >= self._seen and len(self._finished) >= self._choices:
+        if not self._failed and not self._usage_due and self._all_finished():
             return self.finish()
         self._channels.clear()
         self._done = True
@@ -142,6 +151,9 @@ class ChoicesStreamRewriter:
 
     def encode(self, payload: str) -> bytes:
         return encode_event(payload)
+
+    def _all_finished(self) -> bool:
+        return self._finished >= self._seen and len(self._finished) >= self._choices
 
     def _flush(self, choice: PathElement | None) -> list[str]:
         """Finish the channels of one choice (all channels when `choice` is None)."""
@@ -165,6 +177,12 @@ def replies_per_prompt(body: Mapping[str, Any]) -> int:
     """The request's `n`: how many choices each prompt gets."""
     n = body.get("n")
     return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+
+def usage_asked(body: Mapping[str, Any]) -> bool:
+    """The request asked for a usage chunk at the stream's end (`stream_options.include_usage`)."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def _dumps(document: Any) -> str:

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from veil.errors import InvalidRequest
-from veil.openai_api.choices import ChoicesStreamRewriter, replies_per_prompt, rewrite_document
+from veil.openai_api.choices import ChoicesStreamRewriter, replies_per_prompt, rewrite_document, usage_asked
 from veil.openai_api.requests import check_model, check_stream, check_text_or_tokens
 from veil.openai_api.rewriter import ReplyText, WholeTextFilter
 
@@ -28,7 +28,9 @@ def rewrite_completions_reply(document: Any, rewrite: WholeTextFilter, body: Map
 
 
 def completions_stream(reply: ReplyText, body: Mapping[str, Any]) -> ChoicesStreamRewriter:
-    return ChoicesStreamRewriter(reply.channel, choices=replies_per_prompt(body) * _prompts(body))
+    return ChoicesStreamRewriter(
+        reply.channel, choices=replies_per_prompt(body) * _prompts(body), usage=usage_asked(body)
+    )
 
 
 def _prompts(body: Mapping[str, Any]) -> int:
