@@ -551,3 +551,20 @@ async def test_a_stream_cut_before_the_usage_it_was_asked_for_ends_in_the_cut_er
     else:
         assert error is None
     await assert_still_healthy(upstream, veil)
+
+
+async def test_a_stream_opening_with_a_byte_order_mark_loses_no_event(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient],
+) -> None:
+    """A UTF-8 BOM before the first event (some servers write one) is ignored, as the SSE
+    specification says: the first chunk is read like the others, not dropped as an unknown
+    field (U+FEFF "data")."""
+    upstream, veil = faulty
+    frames = chat_events("Dear <EMAIL_ADDRESS_1>, ", "see you.")
+    frames[0] = "\ufeff".encode() + frames[0]
+    upstream.steps = lambda body: streamed(frames)
+
+    text, error = await sdk_stream(sdk(veil), CHAT)
+
+    assert (text, error) == ("Dear ana@example.com, see you.", None)
+    await assert_still_healthy(upstream, veil)

@@ -12,12 +12,15 @@ class SSEDecoder:
     """Turns the bytes of a text/event-stream into event payloads (the joined `data` lines).
 
     Fed chunk by chunk as they arrive: lines and UTF-8 characters may be split anywhere.
+    One byte-order mark at the stream's start is ignored, as the specification says
+    (else the first line's field name would be U+FEFF and "data", and its event lost):
+    the `utf-8-sig` decoder drops it, even split across chunks, and keeps any later one.
     Comments, `event`, `id` and `retry` fields are dropped: OpenAI's streams carry
     everything in `data`, and anything else would reach the client unscanned.
     """
 
     def __init__(self) -> None:
-        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._text = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
         self._buffer = ""
         self._data: list[str] = []
 
