@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 import httpx
 from starlette.responses import StreamingResponse
 
-from veil.errors import VeilError, error_body
+from veil.errors import UpstreamTimeout, UpstreamTruncated, UpstreamUnavailable, VeilError, error_body
 from veil.metrics import Metrics
 from veil.openai_api.rewriter import StreamRewriter
 from veil.openai_api.sse import SSEDecoder
@@ -27,6 +27,9 @@ from veil.store.records import Exchange
 from veil.upstream import map_upstream_errors
 
 log = logging.getLogger("veil.relay")
+# What the upstream's stream did wrong; other errors are counted where they happen (a record
+# not stored, in `Recorder.commit`), or are no upstream's fault (the reply filter's).
+_UPSTREAM_ERRORS = (UpstreamUnavailable, UpstreamTimeout, UpstreamTruncated)
 
 
 class StreamRelay:
@@ -98,7 +101,8 @@ class StreamRelay:
                 yield b"".join(rewriter.encode(o) for o in tail)
             except VeilError as error:
                 exchange.status, exchange.outcome = error.status_code, "failed"
-                self._metrics.upstream_errors.labels(error.code).inc()
+                if isinstance(error, _UPSTREAM_ERRORS):
+                    self._metrics.upstream_errors.labels(error.code).inc()
                 log.warning("stream %s ended early: %s", exchange.request_id, error.code)
                 yield rewriter.encode(rewriter.error(error.body()))
             except Exception as exc:

@@ -34,6 +34,7 @@ from faulty_upstream import (
     whole,
 )
 from openai import APIError, AsyncOpenAI
+from prometheus_client.parser import text_string_to_metric_families
 from stress_profiles import Profile
 
 from veil.app import build_http_client, create_app
@@ -568,3 +569,61 @@ async def test_a_stream_opening_with_a_byte_order_mark_loses_no_event(
 
     assert (text, error) == ("Dear ana@example.com, see you.", None)
     await assert_still_healthy(upstream, veil)
+
+
+async def counters(veil: httpx.AsyncClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every counter's samples, by name and labels."""
+    text = (await veil.get("/metrics")).text
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.type == "counter"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    }
+
+
+def upstream_errors(counted: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
+    return {
+        dict(labels)["kind"]: value
+        for (name, labels), value in counted.items()
+        if name == "veil_upstream_errors_total"
+    }
+
+
+@pytest.mark.parametrize("ending", ["record not stored", "cut"])
+async def test_a_stream_s_failed_end_is_counted_as_what_it_was(
+    faulty: tuple[FaultyUpstream, httpx.AsyncClient], ending: str
+) -> None:
+    """A stream whose record cannot be committed at its end is a storage error, counted once
+    in `veil_storage_errors`, not an upstream error; a cut is an upstream error only."""
+    upstream, veil = faulty
+    app = veil._transport.app  # type: ignore[attr-defined]
+    if ending == "record not stored":
+        upstream.steps = healthy
+        with app.state.database.write() as conn:
+            conn.execute(sa.text("DROP TABLE request_records"))
+    else:
+        upstream.steps = lambda body: streamed(chat_events("Dear <EMAIL_ADDRESS_1>, ", done=False))
+    before = await counters(veil)
+
+    text, error = await sdk_stream(sdk(veil), CHAT)
+
+    code = "storage_unavailable" if ending == "record not stored" else "upstream_truncated"
+    assert error is not None and error.code == code, (text, error)
+    if ending == "cut":
+        # The failed request is recorded off the response's path: wait until it was.
+        for _ in range(200):
+            with app.state.database.read() as conn:
+                if any('"failed"' in row[0] for row in conn.execute(sa.select(audit_log.c.body))):
+                    break
+            await asyncio.sleep(0.02)
+    after = await counters(veil)
+    stored = after[("veil_storage_errors_total", ())] - before[("veil_storage_errors_total", ())]
+    counted = {
+        kind: value - upstream_errors(before).get(kind, 0) for kind, value in upstream_errors(after).items()
+    }
+    if ending == "record not stored":
+        assert (stored, counted) == (1, {}), "the upstream answered in full"
+    else:
+        assert (stored, counted) == (0, {"upstream_truncated": 1})
