@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -17,7 +18,9 @@ from starlette.applications import Starlette
 from web_client import ADMIN, BASE_URL, chat, database_files
 
 from fake_upstream import FakeUpstream
+from held_lock import held_lock
 from veil.config import Settings
+from veil.store.database import StoreError
 from veil.store.schema import audit_log
 
 CANARY = "marit.canary-4711@example.org"
@@ -279,3 +282,89 @@ async def test_a_user_id_with_a_slash_and_spaces_is_one_subject(
     response = await web.get(f"/admin/subjects/{quote(user, safe='')}/export", headers=ADMIN)
     assert response.status_code == 200
     assert [entry["value"] for entry in response.json()["vault"]] == [CANARY]
+
+
+CONSENT = f"/admin/subjects/{USER}/consent"
+WITHDRAW = {"purpose": "send_to_provider", "granted": False}
+NOTHING_CHANGED = "nothing was changed"
+MAYBE_APPLIED = "may or may not have been applied"
+
+
+def failing(*args: Any, **kwargs: Any) -> Any:
+    raise StoreError("database sqlite:///veil.db failed: disk I/O error")
+
+
+# Each endpoint, the store call made to fail, and what its 503 can truthfully say.
+UNAVAILABLE: list[tuple[str, str, dict[str, Any] | None, str, str, str]] = [
+    ("GET", CONSENT, None, "consents", "state", NOTHING_CHANGED),
+    ("GET", "/admin/audit/verify", None, "audit", "verify", NOTHING_CHANGED),
+    ("GET", f"/admin/subjects/{USER}/export", None, "subjects", "export", "no export was returned"),
+    ("POST", f"/admin/subjects/{USER}/erase", None, "subjects", "erase", MAYBE_APPLIED),
+    ("PUT", CONSENT, WITHDRAW, "consents", "set", MAYBE_APPLIED),
+    ("POST", "/admin/portal-tokens", {"user": USER}, "audit", "record", "no portal token was returned"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "store", "call", "said"),
+    UNAVAILABLE,
+    ids=[f"{method} {path.rsplit('/', 1)[-1]} ({call} fails)" for method, path, _, _, call, _ in UNAVAILABLE],
+)
+async def test_a_503_promises_only_what_is_true(
+    app: Starlette,
+    web: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
+    store: str,
+    call: str,
+    said: str,
+) -> None:
+    """Where a write may have happened (a commit can fail after the database applied it), the
+    503 says the change may or may not have been applied; "nothing was changed" is said only
+    where nothing was written."""
+    monkeypatch.setattr(getattr(app.state, store), call, failing)
+    response = await web.request(method, path, json=body, headers=ADMIN)
+    assert_error(response, 503, "storage_unavailable")
+    message = response.json()["error"]["message"]
+    assert said in message
+    assert "disk I/O" not in message and "sqlite" not in message
+    if said != NOTHING_CHANGED:
+        assert NOTHING_CHANGED not in message
+
+
+async def test_a_consent_change_read_back_after_its_write_is_not_called_unchanged(
+    app: Starlette, web: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PUT writes, then reads the consent back: when the read fails, the change was made,
+    and the 503 says so (not "nothing was changed"); the next read shows it."""
+    with monkeypatch.context() as patched:
+        patched.setattr(app.state.consents, "history", failing)
+        response = await web.put(CONSENT, json=WITHDRAW, headers=ADMIN)
+
+    assert_error(response, 503, "storage_unavailable")
+    message = response.json()["error"]["message"]
+    assert "was applied" in message and NOTHING_CHANGED not in message and MAYBE_APPLIED not in message
+    after = (await web.get(CONSENT, headers=ADMIN)).json()
+    assert after["consent"]["send_to_provider"] == {"granted": False, "source": "subject"}
+    assert [(h["purpose"], h["granted"], h["source"]) for h in after["history"]] == [
+        ("send_to_provider", False, "admin")
+    ]
+
+
+async def test_a_consent_change_refused_by_a_locked_database_may_be_read_back(
+    make_app: Callable[..., Starlette], tmp_path: Path
+) -> None:
+    """On a real database whose write lock another process holds, the change fails: the 503
+    asks to read it back, and reading it back shows it was not made."""
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    app = make_app(database_url=url, database_lock_timeout_seconds=0.3)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as web:
+        with held_lock(url, "consents", seconds=30):
+            response = await web.put(CONSENT, json=WITHDRAW, headers=ADMIN)
+            assert_error(response, 503, "storage_unavailable")
+            assert MAYBE_APPLIED in response.json()["error"]["message"]
+            read_back = await web.get(CONSENT, headers=ADMIN)  # reads go on (WAL)
+        assert read_back.json()["history"] == []
+    app.state.database.dispose()

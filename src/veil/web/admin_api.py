@@ -9,9 +9,10 @@ pseudonym at once and keeps only that. Every action is audited: export and erasu
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import anyio
@@ -33,6 +34,20 @@ from veil.web.security_headers import secured
 log = logging.getLogger("veil.admin_api")
 MAX_BODY_BYTES = 16 * 1024
 Handler = Callable[[Request], Awaitable[Response]]
+
+# What a 503 can say truthfully. A write whose commit failed may still have been applied
+# (the connection can drop after the database took it), so only reads say nothing changed.
+UNCHANGED = "Veil's database is unavailable; nothing was changed."
+MAYBE_APPLIED = (
+    "Veil's database is unavailable; the change may or may not have been applied."
+    " Read it back before trying again."
+)
+APPLIED_UNREAD = (
+    "The consent change was applied, but Veil's database became unavailable before it could"
+    " be read back. Read it back later."
+)
+NO_EXPORT = "Veil's database is unavailable; no export was returned."
+NO_TOKEN = "Veil's database is unavailable; no portal token was returned."
 
 
 class AdminApi:
@@ -56,11 +71,12 @@ class AdminApi:
     def routes(self) -> list[Route]:
         subject = "/admin/subjects/{user:path}"
         return [
-            secured(f"{subject}/export", self._admin(self.export), methods=["GET"]),
-            secured(f"{subject}/erase", self._admin(self.erase), methods=["POST"]),
-            secured(f"{subject}/consent", self._admin(self.consent), methods=["GET", "PUT"]),
-            secured("/admin/portal-tokens", self._admin(self.issue_portal_token), methods=["POST"]),
-            secured("/admin/audit/verify", self._admin(self.verify_audit), methods=["GET"]),
+            secured(f"{subject}/export", self._admin(self.export, NO_EXPORT), methods=["GET"]),
+            secured(f"{subject}/erase", self._admin(self.erase, MAYBE_APPLIED), methods=["POST"]),
+            # A PUT says what its writing and reading back did (see `consent`).
+            secured(f"{subject}/consent", self._admin(self.consent, UNCHANGED), methods=["GET", "PUT"]),
+            secured("/admin/portal-tokens", self._admin(self.issue_portal_token, NO_TOKEN), methods=["POST"]),
+            secured("/admin/audit/verify", self._admin(self.verify_audit, UNCHANGED), methods=["GET"]),
         ]
 
     async def export(self, request: Request) -> Response:
@@ -84,10 +100,15 @@ class AdminApi:
                 raise InvalidRequest(f"'purpose' must be one of: {', '.join(PURPOSES)}.", param="purpose")
             if not isinstance(granted, bool):
                 raise InvalidRequest("'granted' must be true or false.", param="granted")
-            await anyio.to_thread.run_sync(
-                functools.partial(self._consents.set, subject, purpose, granted, source="admin")
-            )
-        state, history = await anyio.to_thread.run_sync(self._consent_of, subject)
+            with _unavailable(MAYBE_APPLIED):
+                await anyio.to_thread.run_sync(
+                    functools.partial(self._consents.set, subject, purpose, granted, source="admin")
+                )
+            # Committed: a failure from here on must not read as if nothing changed.
+            with _unavailable(APPLIED_UNREAD):
+                state, history = await anyio.to_thread.run_sync(self._consent_of, subject)
+        else:
+            state, history = await anyio.to_thread.run_sync(self._consent_of, subject)
         return JSONResponse({"subject": subject, "consent": state, "history": history})
 
     async def issue_portal_token(self, request: Request) -> Response:
@@ -119,8 +140,9 @@ class AdminApi:
             }
         )
 
-    def _admin(self, handler: Handler) -> Handler:
-        """`handler`, behind the admin key, with Veil's errors in OpenAI's shape."""
+    def _admin(self, handler: Handler, unavailable: str) -> Handler:
+        """`handler`, behind the admin key, with Veil's errors in OpenAI's shape; a store
+        error becomes a 503 saying `unavailable`, what the handler may have done."""
 
         @functools.wraps(handler)
         async def endpoint(request: Request) -> Response:
@@ -131,11 +153,8 @@ class AdminApi:
                     raise AdminKeyRejected(
                         "Missing or wrong admin key (Authorization: Bearer <VEIL_ADMIN_KEY>)."
                     )
-                try:
+                with _unavailable(unavailable):
                     return await handler(request)
-                except StoreError as unavailable:
-                    log.error("admin API: store unavailable: %s", unavailable)
-                    raise StorageUnavailable("Veil's database is unavailable; nothing was changed.") from None
             except VeilError as error:
                 headers = (
                     {"www-authenticate": 'Bearer realm="veil-admin"'} if error.status_code == 401 else None
@@ -152,3 +171,13 @@ class AdminApi:
 
     def _consent_of(self, subject: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         return self._consents.state(subject).as_dict(), self._consents.history(subject)
+
+
+@contextlib.contextmanager
+def _unavailable(message: str) -> Iterator[None]:
+    """A store error inside becomes a 503 saying `message`."""
+    try:
+        yield
+    except StoreError as error:
+        log.error("admin API: store unavailable: %s", error)
+        raise StorageUnavailable(message) from None
