@@ -38,6 +38,13 @@ CASES = [
     ("between him and Hijacinta's kid", "NRP", "Hijacinta", ("PERSON", "Hijacinta")),
     ("Thanks Deutsche Bank AG", "ORGANIZATION", "Deutsche Bank AG", ("ORGANIZATION", "Deutsche Bank AG")),
     ("Lostorf's economy grew", "LOCATION", "Lostorf", ("LOCATION", "Lostorf")),
+    ("Her maiden name is Tougas", "NRP", "Tougas", ("PERSON", "Tougas")),
+    ("The file name is Data", "ORGANIZATION", "Data", ("ORGANIZATION", "Data")),  # whose name: none
+    # one word the model calls a group, after a place preposition, that is no nationality
+    ("We moved here from CAIRNESS", "NRP", "CAIRNESS", ("LOCATION", "CAIRNESS")),
+    ("I am in Szerencs for a business trip", "NRP", "Szerencs", ("LOCATION", "Szerencs")),
+    ("She is from Norwegian stock", "NRP", "Norwegian", ("NRP", "Norwegian")),
+    ("It was written in Greek", "NRP", "Greek", ("NRP", "Greek")),
     # places, organisations and groups stay what the model said
     ("We live in Sofia now.", "LOCATION", "Sofia", ("LOCATION", "Sofia")),
     ("He works at Charlotte Park.", "ORGANIZATION", "Charlotte Park", ("ORGANIZATION", "Charlotte Park")),

@@ -26,12 +26,15 @@ precision, and a person replaced with an ORGANIZATION token misleads the model u
   stay what the model said. ("to" is no such preposition: "said Ernest to Julia", "send it
   to Maria"; so "moved to Sofia" gives a PERSON, still replaced.)
 - An ORGANIZATION, LOCATION or NRP of up to three words that only a person fits is a
-  PERSON, listed or not: right after a greeting or a speech verb ("Hi Keiran", "thanks
-  Pista", "said Leonti", "calls me Calan") or before a possessive of something only people
-  have ("Marina's address", "Hijacinta's kid"). The model reads an unknown foreign name as
+  PERSON, listed or not: right after a greeting, a speech verb or a person's name phrase
+  ("Hi Keiran", "thanks Pista", "said Leonti", "calls me Calan", "her maiden name is
+  Tougas") or before a possessive of something only people have ("Marina's address",
+  "Hijacinta's kid"). The model reads an unknown foreign name as
   a place or a company most of all there.
 - A one-word ORGANIZATION right after "in", "into" or "near" is a LOCATION: "I'm in
-  GROSSMENGERSDORF", "near Woodbridge". The model reads an unknown town as a company.
+  GROSSMENGERSDORF", "near Woodbridge". The model reads an unknown town as a company, and
+  as a group (NRP) after any place preposition when the word does not end like a
+  nationality or a language ("from CAIRNESS", "in Szerencs"; not "in Greek").
 
 Everything else is returned unchanged.
 """
@@ -65,7 +68,9 @@ _PLACE_BEFORE = re.compile(
 # Where only a person fits: after a greeting, thanks or a speech verb, or before "'s" and
 # something only people have.
 _PERSON_BEFORE = re.compile(
-    r"\b(?:hi|hello|hey|dear|thanks|thank[ \t]+you|said|asked|told|tell|ask|calls?[ \t]+me|named)[ \t,]*\Z",
+    r"\b(?:hi|hello|hey|dear|thanks|thank[ \t]+you|said|asked|told|tell|ask|calls?[ \t]+me|named"
+    r"|(?:my|his|her|your|their|maiden|last|first|full|given|family)[ \t]+name(?:[ \t]+is|['\u2019]s|:))"
+    r"[ \t,]*\Z",
     re.IGNORECASE,
 )
 _PERSON_AFTER = re.compile(
@@ -75,6 +80,9 @@ _PERSON_AFTER = re.compile(
 )
 # Before one word, only a place fits: "in Tesla" is rarer than "in Woodbridge".
 _ONLY_PLACE_BEFORE = re.compile(r"\b(?:in|into|near)[ \t]+\Z", re.IGNORECASE)
+# Nationalities and languages end so ("Norwegian", "Chinese", "Danish", "Icelandic", "Iraqi",
+# "Dutch", "Greek", "Swiss"); an unknown town the model calls a group does not.
+_NATIONALITY_ENDING = re.compile(r"(?:an|ese|ish|ic|i|ch|eek|ss|er)\Z", re.IGNORECASE)
 
 
 @cache
@@ -117,13 +125,20 @@ class NerReview:
             return Span("PERSON", span.start, end, self.person_score, span.detector)
         if self._person_fits(text, span):
             return Span("PERSON", span.start, span.end, self.person_score, span.detector)
-        if (
-            span.entity_type == "ORGANIZATION"
-            and len(words) == 1
-            and _ONLY_PLACE_BEFORE.search(text, max(0, span.start - 8), span.start)
-        ):
+        if len(words) == 1 and self._only_a_place_fits(text, span, value):
             return Span("LOCATION", span.start, span.end, span.score, span.detector)
         return span
+
+    def _only_a_place_fits(self, text: str, span: Span, value: str) -> bool:
+        """A one-word company after "in", "into" or "near", or a one-word group after a place
+        preposition that does not read as a nationality ("from CAIRNESS", "to Raikküla")."""
+        if span.entity_type == "ORGANIZATION":
+            return _ONLY_PLACE_BEFORE.search(text, max(0, span.start - 8), span.start) is not None
+        return (
+            span.entity_type == "NRP"
+            and not (value.islower() or (_NATIONALITY_ENDING.search(value) and not value.isupper()))
+            and _PLACE_BEFORE.search(text, max(0, span.start - 12), span.start) is not None
+        )
 
     def _person_fits(self, text: str, span: Span) -> bool:
         """Whether the span is one to three name-like words where only a person fits."""
