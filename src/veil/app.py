@@ -179,8 +179,8 @@ def create_app(settings: Settings, *, http_client: httpx.AsyncClient | None = No
     cached_analyzer = CachingAnalyzer(analyzer)
     client = http_client or build_http_client(settings)
     upstream_key = settings.upstream_api_key.get_secret_value() if settings.upstream_api_key else None
-    upstream = Upstream(client, settings.upstream_base_url, upstream_key)
     metrics = Metrics()
+    upstream = Upstream(client, settings.upstream_base_url, upstream_key, metrics)
     tenancies = Tenancies(
         VirtualKeys(store.db),
         policies,

@@ -122,8 +122,9 @@ class UpstreamUnavailable(VeilError):
 
 class UpstreamTruncated(VeilError):
     """A streamed reply whose upstream stream closed cleanly but early: without chat's
-    `[DONE]` (or a finish reason for every choice), or the Responses API's terminal event.
-    The client must not take what it got for a whole reply."""
+    `[DONE]` (or a finish reason for every choice, and the usage chunk when the request asked
+    for one), or the Responses API's terminal event. The client must not take what it got
+    for a whole reply."""
 
     status_code = 502
     error_type = "upstream_error"
