@@ -8,6 +8,7 @@ with what it was sent, written the way the model might write it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.applications import Starlette
 
 from fake_upstream import FakeUpstream, Script, last_user_text
 from sdk import sdk_client
+from veil.detect.wordlist import data_words
 
 PEOPLE = [
     "Ana Lima",
@@ -135,3 +137,83 @@ async def test_a_phone_surrogate_in_brackets_is_restored_not_redacted(
     assert PHONE not in upstream.bodies[0]["messages"][0]["content"]
     text = chat_reply[0] if stream else chat_reply.content
     assert text == responses_reply == f"Call Ana ({PHONE}) today."
+
+
+def everyday_words() -> list[str]:
+    """The words of the lists of given names that are also words, and of function words."""
+    return [
+        *data_words("common_word_names.txt"),
+        *data_words("never_alone_names.txt"),
+        *data_words("not_name_words.txt"),
+    ]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_everyday_words_in_a_reply_are_never_taken_for_stand_ins(
+    client: AsyncOpenAI, upstream: FakeUpstream, stream: bool
+) -> None:
+    """A stand-in "Don" or "Mark" would make "Don't" and "mark the box" the caller's
+    names: a hundred and twenty given names go out, and a reply in everyday words comes
+    back as written."""
+    words = everyday_words()
+    common = set(words)
+    names = [n.title() for n in data_words("first_names.txt")[1000:] if n not in common][:120]
+    everyday = " ".join(f"{w} {w.title()} {w.title()}'t" for w in words)
+    upstream.reply = lambda body: Script(contents=[f"{last_user_text(body)}\n{everyday}"], chunk=40)
+    asked = "Please invite " + ", ".join(names) + "."
+
+    chat_reply = await chat(client, asked, stream=stream)
+
+    sent = upstream.bodies[0]["messages"][0]["content"]
+    assert len(set(names) & set(re.findall(r"\w+", sent))) < 10, "the names went out as stand-ins"
+    text = chat_reply[0] if stream else chat_reply.content
+    assert text == f"{asked}\n{everyday}"
+
+
+def stand_in(body: dict[str, Any]) -> tuple[str, str]:
+    """The given name and surname Veil sent for "Linda Smith"."""
+    sent = re.fullmatch(r"Please email (\w+) (\w+) about it\.", last_user_text(body))
+    assert sent is not None, "Linda Smith went out as a given name and a surname"
+    return sent.group(1), sent.group(2)
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_stand_ins_given_name_or_surname_alone_is_restored(
+    client: AsyncOpenAI, upstream: FakeUpstream, stream: bool
+) -> None:
+    """A model that calls "Linda Smith" by one of the stand-in's names still gives the
+    client Linda's; another person sharing the stand-in's given name stays who they are."""
+
+    def reply(body: dict[str, Any]) -> Script:
+        first, last = stand_in(body)
+        said = f"{first} said {last}'s draft is ready; {first} {last} signs."
+        return Script(contents=[f"{said} {first} Costa too. Thanks, {first.upper()}!"])
+
+    upstream.reply = reply
+    asked = "Please email Linda Smith about it."
+
+    chat_reply = await chat(client, asked, stream=stream)
+    responses_reply = await responses(client, asked, stream=stream)
+
+    first, _ = stand_in(upstream.bodies[0])
+    text = chat_reply[0] if stream else chat_reply.content
+    assert text == responses_reply
+    assert text == f"Linda said Smith's draft is ready; Linda Smith signs. {first} Costa too. Thanks, Linda!"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
+async def test_a_stand_in_in_markdown_emphasis_is_restored_not_in_an_identifier(
+    client: AsyncOpenAI, upstream: FakeUpstream, stream: bool
+) -> None:
+    def reply(body: dict[str, Any]) -> Script:
+        first, last = stand_in(body)
+        slug = f"{first}_{last}".lower()
+        return Script(contents=[f"_{first} {last}_ approved; **__{last}__** too. Ticket {slug}_id stays."])
+
+    upstream.reply = reply
+
+    chat_reply = await chat(client, "Please email Linda Smith about it.", stream=stream)
+
+    slug = "_".join(stand_in(upstream.bodies[0])).lower()
+    text = chat_reply[0] if stream else chat_reply.content
+    assert text == f"_Linda Smith_ approved; **__Smith__** too. Ticket {slug}_id stays."

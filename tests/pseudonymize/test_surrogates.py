@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from veil.detect.card import luhn_valid
 from veil.detect.iban import mod97_valid
+from veil.detect.wordlist import data_words
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.restore import Restorer, StreamRestorer
 from veil.pseudonymize.surrogates import Surrogates
@@ -82,6 +83,43 @@ def test_a_name_keeps_its_shape() -> None:
     assert len(make("PERSON", "Ana Lima").split()) == 2
     assert make("PERSON", "ana").islower() and " " not in make("PERSON", "ana")
     assert make("PERSON", "Ana Lima") != "Ana Lima"
+
+
+# Census names that are everyday words too, beside the curated lists of such given names.
+NAMES_THAT_ARE_WORDS = """
+    don mark guy pat grace joy bill will may hope frank rose
+    white young king brown green black hall hill wood price cook baker walker little long
+"""
+EVERYDAY_WORDS = {
+    *data_words("common_word_names.txt"),
+    *data_words("never_alone_names.txt"),
+    *data_words("not_name_words.txt"),
+    *NAMES_THAT_ARE_WORDS.split(),
+}
+
+
+def test_a_made_name_is_never_an_everyday_word() -> None:
+    """The reply's "Don't" or "mark the box" must not hold a stand-in to restore."""
+    made = {
+        make("PERSON", value, ordinal) for ordinal in range(1, 3001) for value in ("Linda", "Linda Smith")
+    }
+    words = {word.lower() for name in made for word in name.split()}
+
+    assert len(words) > 1000
+    assert not words & EVERYDAY_WORDS
+    assert all(len(word) >= 3 and word.isalpha() for word in words)
+
+
+def test_a_reply_in_everyday_words_has_no_stand_in_to_restore() -> None:
+    restorer = Restorer(
+        MemoryVault(3600), "scope", {make("PERSON", "Linda", n): f"Person{n}" for n in range(1, 1001)}
+    )
+    reply = (
+        "Don't mark the box. Will you bill Pat? Grace may hope Frank and Guy bring joy, "
+        "a white rose, green wood and a king's price."
+    )
+
+    assert restorer.restore(reply) == reply
 
 
 def test_surrogates_depend_on_scope_and_ordinal_only() -> None:

@@ -5,7 +5,12 @@ IBAN with a valid checksum, a phone number with the same layout), so answers sta
 natural, yet it is drawn from ranges reserved for fiction or documentation wherever such
 ranges exist: example.com/.net/.org mail domains, 555-01xx US numbers, TEST-NET IPv4 and
 2001:db8:: IPv6 addresses, 9xx SSN areas (never issued), card numbers under the 4000 00
-test prefix. Names come from the census lists Veil ships for detection.
+test prefix. Names come from the census lists Veil ships for detection, and only names
+that are nothing else: the restorer finds a surrogate wherever its words stand whole in a
+reply, so a stand-in "Don" or "Mark" would turn "Don't" and "mark the box" into the real
+name. Given names and surnames that are also everyday words (the curated lists beside the
+census ones, and `_NOT_ONLY_NAMES` here), function words, places, brands, units or common
+terms are never used, nor names shorter than three letters.
 
 Surrogates are generated from (entity type, ordinal, scope secret): the vault hands out
 ordinals, so within a scope each value gets its own surrogate, the same one every time.
@@ -20,8 +25,8 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from functools import cache
-from importlib.resources import files
 
+from veil.detect.wordlist import data_words
 from veil.pseudonymize.tokens import format_token
 
 _DIGIT = re.compile(r"\d")
@@ -46,8 +51,22 @@ class Surrogates:
         return maker(random.Random(seed), value, ordinal)
 
 
+def name_parts(fake: str, real: str) -> tuple[tuple[str, str], ...]:
+    """The (fake word, real word) pairs a made two-word name stands for: its given name for
+    the real name's first word, its surname for the last. Empty for any other value (a
+    single given name, an address, a card number), and for a name with a word the lists no
+    longer offer (a stand-in made before, "Lorenzo Dale"): that word may be an everyday one."""
+    words, real_words = fake.split(), real.split()
+    if len(words) != 2 or len(real_words) < 2:
+        return ()
+    given, surname = words
+    if given.lower() not in _given_names() or surname.lower() not in _surnames():
+        return ()
+    return ((given, real_words[0]), (surname, real_words[-1]))
+
+
 def _person(rng: random.Random, value: str, ordinal: int) -> str:
-    first, last = rng.choice(_names("first_names.txt")), rng.choice(_names("surnames.txt"))
+    first, last = rng.choice(_given_names()), rng.choice(_surnames())
     words = value.split()
     if len(words) == 1:
         # One word in, one word out: a given name stays a given name.
@@ -56,7 +75,7 @@ def _person(rng: random.Random, value: str, ordinal: int) -> str:
 
 
 def _email(rng: random.Random, value: str, ordinal: int) -> str:
-    first, last = rng.choice(_names("first_names.txt")), rng.choice(_names("surnames.txt"))
+    first, last = rng.choice(_given_names()), rng.choice(_surnames())
     domain = rng.choice(("example.com", "example.net", "example.org"))
     return f"{first}.{last}{ordinal}@{domain}"
 
@@ -147,9 +166,57 @@ def _case_like(original: str, name: str) -> str:
     return name.title()
 
 
+def _given_names() -> tuple[str, ...]:
+    return _names("first_names.txt")
+
+
+def _surnames() -> tuple[str, ...]:
+    return _names("surnames.txt")
+
+
 @cache
 def _names(file: str) -> tuple[str, ...]:
-    text = files("veil.detect").joinpath(f"data/{file}").read_text(encoding="utf-8")
-    names = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    # The first thousand: common enough to read as ordinary names.
-    return tuple(names[:1000])
+    """The first thousand names of a census list (common enough to read as ordinary names),
+    less those that are also something else."""
+    not_only_names = _NOT_ONLY_NAMES.union(
+        *map(
+            data_words,
+            ("common_word_names.txt", "never_alone_names.txt", "not_name_words.txt", "countries.txt"),
+        )
+    )
+    return tuple(
+        name
+        for name in data_words(file)[:1000]
+        if len(name) >= 3 and name.isalpha() and name not in not_only_names
+    )
+
+
+# Among the thousand most frequent census given names and surnames, those the curated lists
+# leave (they serve detection, which has other needs) that a reply may well use as a word,
+# a place, a brand, a unit or a term: white, cook, price ("Price said" and "the price");
+# Florence, Austin, Washington; Wendy's, Tiffany, Levi's; Kelvin, Watts, Newton; Taylor
+# (series), Singleton, Huffman, Claude, LoRA. Also surnames whose apostrophe or space
+# the census dropped (obrien, delacruz), which no one writes that way.
+_NOT_ONLY_NAME_WORDS = """
+    alberta alfredo allen alma angelica antonio austin blanche bobby brad brent brittany cassandra
+    charlie charlotte clara claude constance derrick dixie florence francisco guadalupe harry
+    hector henry homer ira jane jean jesus jimmy joe joey john jordan jose josh julian karen kelvin
+    ken leo levi lora lorraine louis lourdes margarita marguerite matt melba mike miranda molly
+    morgan myrtle nick noel norman ora oscar pam patsy patty regina rex sally stanley taylor ted
+    tiffany tony vera victor victoria wendy
+    baker ball banks barber bass battle beach bean beard bender bird black bond booker booth bowers
+    branch bray brewer bridges bright brown browning burns bush butler cannon carpenter carver case cash
+    chambers church colon combs cook cotton cox craft crane cross curry dalton davenport day decker
+    dejesus delacruz deleon downs drake dyer english farmer fields finch fisher flowers ford foreman
+    fox franks frost fry fuller gamble garner garrison gates gentry gibbs gill glass good graves
+    gray green griffin gross hale hall hamilton hancock hardy head herring hicks hill holland hood
+    hoover hopper horn house huff huffman hull hunt justice key king knight lamb leach levy little lynch
+    madden manning marks marsh maxwell mayo mcdonald meadows mills moody morrow morse moss nash
+    newton obrien oconnor odonnell oneal oneil oneill pace park parks parsons pate peck peters
+    petty pierce pope potter powers price rhodes rice riddle rivers roach roth rush sanders savage
+    sears sellers sharp shepherd shields short singleton skinner small snow sparks spears stark
+    stein stokes stone stout strong summers sweet walker wall walls ware washington waters watts
+    weaver weber weeks wells west wheeler white whitehead wilder winters wise wolf wood woods
+    workman yang york young
+"""
+_NOT_ONLY_NAMES = frozenset(_NOT_ONLY_NAME_WORDS.split())
