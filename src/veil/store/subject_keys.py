@@ -36,6 +36,13 @@ AUDIT_SECRET = "audit-signing-key"
 SURROGATE_SECRET = "surrogate-key"
 HASH_SECRET = "hash-action-key"
 
+# Every mint transaction reads (and locks) its subject's key: the statements are built once
+# and run with the subject, as composing one cost more than running it.
+_KEY = sa.select(subject_keys.c.wrapped, subject_keys.c.master_key_id).where(
+    subject_keys.c.subject == sa.bindparam("subject")
+)
+_LOCKED_KEY = _KEY.with_for_update()
+
 
 @dataclass(frozen=True, slots=True)
 class _Cached:
@@ -67,6 +74,7 @@ class SubjectKeys:
         self._clock = clock
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._create_key = db.insert_ignoring_conflicts(subject_keys)
 
     def cipher(self, conn: Connection, subject: str, *, create: bool, lock: bool = False) -> Cipher | None:
         """The subject's Cipher, read in `conn`'s transaction.
@@ -84,23 +92,20 @@ class SubjectKeys:
             cached = self._cached(subject)
             if cached is not None:
                 return cached
-        query = sa.select(subject_keys.c.wrapped, subject_keys.c.master_key_id).where(
-            subject_keys.c.subject == subject
-        )
-        if lock:
-            query = query.with_for_update()
-        row = conn.execute(query).first()
+        query = _LOCKED_KEY if lock else _KEY
+        row = conn.execute(query, {"subject": subject}).first()
         if row is None and create:
             master = self._keys.active()
             conn.execute(
-                self._db.insert_ignoring_conflicts(subject_keys).values(
-                    subject=subject,
-                    wrapped=wrap(master, secrets.token_bytes(KEY_BYTES), subject_aad(subject)),
-                    master_key_id=master.key_id,
-                    created_at=time.time(),
-                )
+                self._create_key,
+                {
+                    "subject": subject,
+                    "wrapped": wrap(master, secrets.token_bytes(KEY_BYTES), subject_aad(subject)),
+                    "master_key_id": master.key_id,
+                    "created_at": time.time(),
+                },
             )
-            row = conn.execute(query).first()
+            row = conn.execute(query, {"subject": subject}).first()
         if row is None:
             return None
         master = self._keys.get(row.master_key_id)
