@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from veil.pseudonymize.memory_vault import Mapping, RecentMappings
+from veil.pseudonymize.tokens import TOKEN_CLOSE, TOKEN_OPEN, format_token
 from veil.pseudonymize.vault import MAX_COLLISIONS, TOKENS, TokenStyle
 from veil.scope import tenant_of
-from veil.store.cipher import Cipher, CipherError, length_prefixed
+from veil.store.cipher import CipherError, length_prefixed
 from veil.store.database import Database
 from veil.store.schema import vault_counters, vault_entries
 from veil.store.subject_keys import SubjectKeys
@@ -24,18 +27,25 @@ from veil.store.subject_keys import SubjectKeys
 REFRESH_INTERVAL_SECONDS = 60.0
 
 # The statements of every request, built once and run with its values: composing a
-# statement with its values cost several times what running it does (four per new value).
+# statement with its values cost several times what running it does. Minting looks up all
+# of a request's values in one query and inserts all its new mappings in one executemany.
 _c = vault_entries.c
 _BY_TOKEN = sa.select(_c.value_ct, _c.expires_at).where(
     _c.subject == sa.bindparam("subject"),
     _c.token == sa.bindparam("token"),
     _c.expires_at > sa.bindparam("now"),
 )
-_BY_INDEX = sa.select(_c.token, _c.expires_at).where(
-    _c.subject == sa.bindparam("subject"), _c.value_index == sa.bindparam("value_index")
+_LIVE_BY_INDEX = sa.select(_c.token, _c.expires_at).where(
+    _c.subject == sa.bindparam("subject"),
+    _c.value_index == sa.bindparam("value_index"),
+    _c.expires_at > sa.bindparam("now"),
 )
-_LIVE_BY_INDEX = _BY_INDEX.where(_c.expires_at > sa.bindparam("now"))
-_TAKEN = sa.select(_c.token).where(_c.subject == sa.bindparam("subject"), _c.token == sa.bindparam("token"))
+_BY_INDEXES = sa.select(_c.token, _c.value_index, _c.expires_at).where(
+    _c.subject == sa.bindparam("subject"), _c.value_index.in_(sa.bindparam("indexes", expanding=True))
+)
+_TAKEN = sa.select(_c.token).where(
+    _c.subject == sa.bindparam("subject"), _c.token.in_(sa.bindparam("tokens", expanding=True))
+)
 _DELETE = sa.delete(vault_entries).where(
     _c.subject == sa.bindparam("subject"), _c.token == sa.bindparam("token")
 )
@@ -50,6 +60,10 @@ _REFRESH = (
     )
     .values(expires_at=sa.bindparam("renewed"))
 )
+# Values per IN list: a request's values are looked up in chunks of this many, far below
+# SQLite's and PostgreSQL's limits on a statement's parameters.
+_CHUNK = 500
+_T = TypeVar("_T")
 
 
 class DatabaseVault:
@@ -63,7 +77,10 @@ class DatabaseVault:
 
     `tokens_for` resolves a whole request in one write transaction that first locks the
     subject's key row (PostgreSQL) or the database (SQLite, BEGIN IMMEDIATE): two requests
-    of one subject, on two replicas, never mint conflicting tokens.
+    of one subject, on two replicas, never mint conflicting tokens. However many values it
+    holds, that is four statements when they are all plain tokens: the key row, one look-up
+    of every value, the counters of their types moved on together, one executemany of the
+    new rows.
 
     A bounded LRU of recent mappings sits in front, so a streamed reply restoring the same
     tokens stays off the database. It holds values in clear in process memory.
@@ -87,11 +104,13 @@ class DatabaseVault:
         self._clock = clock
         self._cache = RecentMappings(cache_entries)
         self._lock = threading.Lock()
+        # Moves a type's counter on by `last_ordinal` (the number of ordinals wanted), or
+        # starts it there; returns where it ends. Run for several types at once.
         bump = db.upsert(vault_counters)
         self._bump = bump.on_conflict_do_update(
             index_elements=[vault_counters.c.subject, vault_counters.c.entity_type],
-            set_={"last_ordinal": vault_counters.c.last_ordinal + 1},
-        ).returning(vault_counters.c.last_ordinal)
+            set_={"last_ordinal": vault_counters.c.last_ordinal + bump.excluded.last_ordinal},
+        ).returning(vault_counters.c.entity_type, vault_counters.c.last_ordinal)
 
     def tokens_for(
         self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle = TOKENS
@@ -184,68 +203,149 @@ class DatabaseVault:
     def _resolve(
         self, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle, now: float
     ) -> dict[str, Mapping]:
+        # A value keeps the entity type it was first named with in the request.
+        types: dict[str, str] = {}
+        for entity_type, value in items:
+            types.setdefault(value, entity_type)
         resolved: dict[str, Mapping] = {}
         with self._db.write() as conn:
             cipher = self._keys.cipher(conn, scope, create=True, lock=True)
             assert cipher is not None  # create=True
-            for entity_type, value in items:
-                if value not in resolved:
-                    resolved[value] = self._find_or_mint(conn, cipher, scope, entity_type, value, style, now)
+            indexes = {value: cipher.index(scope, value) for value in types}
+            found = self._found(conn, scope, list(indexes.values()))
+            renewed = now + self._ttl
+            refreshed: list[str] = []
+            expired: list[str] = []
+            new: list[str] = []
+            for value, index in indexes.items():
+                if index not in found:
+                    new.append(value)
+                    continue
+                token, expires_at = found[index]
+                if expires_at <= now:
+                    # Expired but not purged yet: gone all the same, the value gets a new token.
+                    expired.append(token)
+                    new.append(value)
+                elif self._due_for_refresh(expires_at, now):
+                    refreshed.append(token)
+                    resolved[value] = Mapping(scope, token, value, renewed)
+                else:
+                    resolved[value] = Mapping(scope, token, value, expires_at)
+            # Both are rare (a row is refreshed at most once a minute): one executemany each.
+            if refreshed:
+                conn.execute(
+                    _REFRESH,
+                    [{"row_subject": scope, "row_token": token, "renewed": renewed} for token in refreshed],
+                )
+            if expired:
+                conn.execute(_DELETE, [{"subject": scope, "token": token} for token in expired])
+            if new:
+                minted = self._mint(conn, scope, [(types[value], value) for value in new], style)
+                conn.execute(
+                    _INSERT,
+                    [
+                        {
+                            "subject": scope,
+                            "tenant": tenant_of(scope),
+                            "token": token,
+                            "value_index": indexes[value],
+                            "value_ct": cipher.seal(value, row_aad(scope, token)),
+                            "entity_type": types[value],
+                            "ordinal": ordinal,
+                            "created_at": now,
+                            "expires_at": renewed,
+                        }
+                        for value, (token, ordinal) in minted.items()
+                    ],
+                )
+                for value, (token, _) in minted.items():
+                    resolved[value] = Mapping(scope, token, value, renewed)
         # Only after the commit: a rolled-back mint must never reach the cache.
         return resolved
 
-    def _find_or_mint(
+    @staticmethod
+    def _found(conn: Connection, scope: str, indexes: list[bytes]) -> dict[bytes, tuple[str, float]]:
+        """The token and expiry of each value index the scope has a row for, expired or not."""
+        found: dict[bytes, tuple[str, float]] = {}
+        for chunk in _chunks(indexes):
+            for row in conn.execute(_BY_INDEXES, {"subject": scope, "indexes": chunk}):
+                found[row.value_index] = (row.token, row.expires_at)
+        return found
+
+    def _mint(
+        self, conn: Connection, scope: str, items: Sequence[tuple[str, str]], style: TokenStyle
+    ) -> dict[str, tuple[str, int]]:
+        """A free token and its ordinal for each `(entity_type, value)` new to the scope.
+
+        Runs under the subject's key-row lock, so each type's counter is moved on once for
+        all of its values. A plain `<TYPE_N>` token needs no check: only ordinal N of TYPE
+        is ever spelt that way, counters are never lowered, and no surrogate may be spelt
+        like a token. Other tokens (surrogates) are checked against the scope's rows
+        together; the few that are taken get further ordinals one by one.
+        """
+        wanted = Counter(entity_type for entity_type, _ in items)
+        last = self._bump_counters(conn, scope, wanted)
+        ordinals = {entity_type: last[entity_type] - count for entity_type, count in wanted.items()}
+        minted: dict[str, tuple[str, int]] = {}
+        unchecked: dict[str, tuple[str, int]] = {}
+        for entity_type, value in items:
+            ordinals[entity_type] += 1
+            ordinal = ordinals[entity_type]
+            token = style.make(scope, entity_type, ordinal, value)
+            if token == format_token(entity_type, ordinal):
+                minted[value] = (token, ordinal)
+            elif token not in unchecked and not _spelt_like_a_token(token):
+                unchecked[token] = (value, ordinal)
+        if unchecked:
+            taken = self._taken(conn, scope, list(unchecked))
+            for token, (value, ordinal) in unchecked.items():
+                if token not in taken:
+                    minted[value] = (token, ordinal)
+        for entity_type, value in items:
+            if value not in minted:
+                minted[value] = self._mint_one(conn, scope, entity_type, value, style, minted)
+        return minted
+
+    def _mint_one(
         self,
         conn: Connection,
-        cipher: Cipher,
         scope: str,
         entity_type: str,
         value: str,
         style: TokenStyle,
-        now: float,
-    ) -> Mapping:
-        index = cipher.index(scope, value)
-        row = conn.execute(_BY_INDEX, {"subject": scope, "value_index": index}).first()
-        if row is not None:
-            if row.expires_at > now:
-                expires_at = row.expires_at
-                if self._due_for_refresh(expires_at, now):
-                    expires_at = now + self._ttl
-                    conn.execute(
-                        _REFRESH, {"row_subject": scope, "row_token": row.token, "renewed": expires_at}
-                    )
-                return Mapping(scope, row.token, value, expires_at)
-            # Expired but not purged yet: gone all the same, the value gets a new token.
-            conn.execute(_DELETE, {"subject": scope, "token": row.token})
-        token, ordinal = self._mint(conn, scope, entity_type, value, style)
-        conn.execute(
-            _INSERT,
-            {
-                "subject": scope,
-                "tenant": tenant_of(scope),
-                "token": token,
-                "value_index": index,
-                "value_ct": cipher.seal(value, row_aad(scope, token)),
-                "entity_type": entity_type,
-                "ordinal": ordinal,
-                "created_at": now,
-                "expires_at": now + self._ttl,
-            },
-        )
-        return Mapping(scope, token, value, now + self._ttl)
-
-    def _mint(
-        self, conn: Connection, scope: str, entity_type: str, value: str, style: TokenStyle
+        minted: dict[str, tuple[str, int]],
     ) -> tuple[str, int]:
-        """The next free token of the type in the scope, and its ordinal."""
-        counter = {"subject": scope, "entity_type": entity_type, "last_ordinal": 1}
+        """The next free token of the type for one value whose first try was taken."""
+        in_request = {token for token, _ in minted.values()}
         for _ in range(MAX_COLLISIONS):
-            ordinal = int(conn.execute(self._bump, counter).scalar_one())
+            ordinal = self._bump_counters(conn, scope, {entity_type: 1})[entity_type]
             token = style.make(scope, entity_type, ordinal, value)
-            taken = conn.execute(_TAKEN, {"subject": scope, "token": token}).first()
-            if taken is None:
+            plain = token == format_token(entity_type, ordinal)
+            if plain or (
+                token not in in_request
+                and not _spelt_like_a_token(token)
+                and not self._taken(conn, scope, [token])
+            ):
                 return token, ordinal
         raise RuntimeError(f"no free {entity_type} token after {MAX_COLLISIONS} tries")
+
+    def _bump_counters(self, conn: Connection, scope: str, wanted: dict[str, int]) -> dict[str, int]:
+        """Move each type's counter on by the number wanted; where each now ends."""
+        rows = conn.execute(
+            self._bump,
+            [
+                {"subject": scope, "entity_type": entity_type, "last_ordinal": count}
+                for entity_type, count in wanted.items()
+            ],
+        )
+        return {row.entity_type: int(row.last_ordinal) for row in rows}
+
+    @staticmethod
+    def _taken(conn: Connection, scope: str, tokens: list[str]) -> set[str]:
+        taken: set[str] = set()
+        for chunk in _chunks(tokens):
+            taken.update(conn.execute(_TAKEN, {"subject": scope, "tokens": chunk}).scalars())
+        return taken
 
     def _remember(self, mapping: Mapping) -> None:
         with self._lock:
@@ -262,6 +362,17 @@ class DatabaseVault:
         with self._db.write() as conn:
             conn.execute(_REFRESH, {"row_subject": scope, "row_token": token, "renewed": renewed})
         return renewed
+
+
+def _chunks(items: list[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _spelt_like_a_token(surrogate: str) -> bool:
+    # Plain tokens are minted unchecked (see DatabaseVault._mint): a surrogate spelt like
+    # one could take a token a later value is given, so it counts as taken.
+    return surrogate.startswith(TOKEN_OPEN) and surrogate.endswith(TOKEN_CLOSE)
 
 
 def row_aad(scope: str, token: str) -> bytes:
