@@ -50,7 +50,7 @@ def serve(
     if port is not None:
         overrides["port"] = port
     settings = Settings(**overrides)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
     try:
         app = create_app(settings)
     except (MasterKeyError, StoreError, NerModelError) as error:
@@ -65,6 +65,21 @@ def serve(
         access_log=False,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
+
+
+def configure_logging(level: str) -> None:
+    """`veil serve`'s logging at `level` (a level's name, in any case; at INFO Veil writes one
+    line per request).
+
+    httpx logs every upstream call at INFO too ("HTTP Request: POST …"): no values, but
+    twice the lines, and their cost. It and httpcore are heard from WARNING up unless DEBUG
+    (or lower) was asked for.
+    """
+    level = level.upper()
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if logging.getLevelName(level) > logging.DEBUG:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @cli.command()
