@@ -73,6 +73,21 @@ async def test_streamed_reply_restores_value(
     assert len([d for d in deltas if d]) > 3, "the reply must stay a stream of many events"
 
 
+@pytest.mark.parametrize("marks", ["_", "__", "___"])
+@pytest.mark.parametrize(("entity_type", "value"), PII, ids=[f"{t}-{i}" for i, (t, _) in enumerate(PII)])
+async def test_values_in_markdown_emphasis_are_caught(
+    client: AsyncOpenAI, upstream: FakeUpstream, entity_type: str, value: str, marks: str
+) -> None:
+    """`_value_`: the underscores are word characters, so they must not hide the value."""
+    prompt = f"Please file this: {marks}{value}{marks} thanks"
+    reply = await client.chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": prompt}]
+    )
+    assert_unseen(upstream, value)
+    assert f"{marks}<{entity_type}_1>{marks}" in upstream.bodies[0]["messages"][0]["content"]
+    assert reply.choices[0].message.content == f"You said: {prompt}"
+
+
 async def test_percent_encoded_and_json_escaped_values_are_caught(
     client: AsyncOpenAI, upstream: FakeUpstream
 ) -> None:

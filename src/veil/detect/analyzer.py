@@ -13,6 +13,10 @@ Detectors that guess rather than validate (`guesses = True`: the NER model, name
 come after all the others: a guess never displaces a validated finding, and only the
 part of it outside the findings is kept.
 
+Markdown emphasis: the underscores of `_value_` would glue a value to them, so detectors
+read the text with those underscores blanked (`emphasis.without_emphasis`: same length,
+same offsets).
+
 Encoded values: when the text holds `%XX` or backslash escapes, detectors also run over
 decoded views of it (see `decoded_view`) and those spans are mapped back to the encoded
 characters of the original. Plain text, the common case, is a single pass.
@@ -34,6 +38,7 @@ from collections.abc import Iterable, Sequence
 
 from veil.detect.base import Detector, Span
 from veil.detect.decoded_view import ESCAPE, decoded_views
+from veil.detect.emphasis import without_emphasis
 
 
 class Analyzer:
@@ -56,17 +61,21 @@ class Analyzer:
 
     def analyze(self, text: str) -> list[Span]:
         """Non-overlapping spans of `text`, sorted by start."""
-        candidates = self._detect(text)
+        candidates = self._detect(without_emphasis(text))
         if ("%" in text or "\\" in text) and ESCAPE.search(text):
             for view in decoded_views(text):
-                candidates.extend(view.to_original(span) for span in self._detect(view.text))
+                candidates.extend(
+                    view.to_original(span) for span in self._detect(without_emphasis(view.text))
+                )
         return self._resolve(text, self._allowed(text, candidates))
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
         """`analyze` for each text. A detector with a `find_many` method (the NER model)
         gets all texts, and their decoded views, in one batched call."""
         views = [decoded_views(t) if ("%" in t or "\\" in t) and ESCAPE.search(t) else [] for t in texts]
-        batch = list(texts) + [view.text for text_views in views for view in text_views]
+        batch = [without_emphasis(t) for t in texts] + [
+            without_emphasis(view.text) for text_views in views for view in text_views
+        ]
         found = self._detect_many(batch)
         results = []
         position = len(texts)
