@@ -76,6 +76,12 @@ def test_the_version_is_the_content_not_the_layout() -> None:
             "UPPER_SNAKE_CASE",
         ),
         (
+            ('entity_type = "EMPLOYEE_ID"', 'entity_type = "EMPLOYEE_ID2"'),
+            19,
+            "tenants.acme.detectors.0.entity_type",
+            "no digits",
+        ),
+        (
             ("pattern = 'EMP-\\d{6}'", "pattern = 'EMP-(\\d{6}'"),
             20,
             "tenants.acme.detectors.0.pattern",

@@ -16,7 +16,9 @@ Action = Literal["allow", "pseudonymize", "surrogate", "redact", "mask", "hash",
 ACTIONS: tuple[Action, ...] = ("allow", "pseudonymize", "surrogate", "redact", "mask", "hash", "block")
 StorageMode = Literal["none", "metadata", "pseudonymized", "full"]
 
-_ENTITY_TYPE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
+# Letters in words joined by single underscores: the only names a token (`<EMPLOYEE_ID_1>`)
+# is found again by in a reply (`pseudonymize.tokens`); "ID2" or "EMP__ID" would never restore.
+_ENTITY_TYPE = re.compile(r"(?=.{1,64}\Z)[A-Z]+(?:_[A-Z]+)*")
 _TENANT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
 
@@ -35,7 +37,7 @@ class CustomDetector(_Strict):
     @classmethod
     def _entity_type(cls, value: str) -> str:
         if not _ENTITY_TYPE.fullmatch(value):
-            raise ValueError("must be UPPER_SNAKE_CASE, like EMPLOYEE_ID")
+            raise ValueError("must be UPPER_SNAKE_CASE letters, like EMPLOYEE_ID (no digits)")
         return value
 
     @field_validator("pattern")
@@ -94,7 +96,7 @@ class TenantPolicy(_Strict):
     def _entity_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
             if not _ENTITY_TYPE.fullmatch(key):
-                raise ValueError(f"{key!r} is not an entity type (UPPER_SNAKE_CASE, like EMAIL_ADDRESS)")
+                raise ValueError(f"{key!r} is not an entity type (UPPER_SNAKE_CASE letters, like EMAIL_ADDRESS)")
         return value
 
     @field_validator("thresholds")
