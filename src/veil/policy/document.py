@@ -96,7 +96,7 @@ class TenantPolicy(_Strict):
     def _entity_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
         for key in value:
             if not _ENTITY_TYPE.fullmatch(key):
-                raise ValueError(f"{key!r} is not an entity type (UPPER_SNAKE_CASE letters, like EMAIL_ADDRESS)")
+                raise ValueError(f"{key!r} is not an entity type (UPPER_SNAKE_CASE letters: EMAIL_ADDRESS)")
         return value
 
     @field_validator("thresholds")
