@@ -42,6 +42,7 @@ from bench.latency import chat_body
 from bench.storage import _postgres_schema as postgres_schema
 from bench.upstream import _COMPLETION
 from veil.app import create_app
+from veil.cli import configure_logging
 from veil.config import Settings
 
 Timings = defaultdict[str, list[float]]
@@ -200,12 +201,12 @@ def _profiling(profile: cProfile.Profile | None) -> Iterator[None]:
 
 
 def _log_like_serve() -> None:
-    """`veil serve`'s logging (cli.serve), to /dev/null: the line is formatted and written."""
-    handler = logging.FileHandler("/dev/null")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    """`veil serve`'s logging (`cli.configure_logging`), to /dev/null: lines are formatted and written."""
+    configure_logging("INFO")
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    for handler in root.handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - kept open for the run
 
 
 def _print(timings: Timings, args: argparse.Namespace) -> None:
