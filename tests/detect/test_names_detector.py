@@ -59,6 +59,9 @@ def found(text: str, detector: NameDetector = DETECTOR) -> list[str]:
         ("Thanks. Hilbrand, please send it", ["Hilbrand"]),
         ("Sorry, can you help? Actually, I think so. Okay, we go.", []),
         ("Reporting, I think, is fine", []),
+        ('Rewrite politely: "priya, your report is late again."', ["priya"]),
+        ('"mark, you there?" and so, can you', []),  # lowercase: only a plain listed given name
+        ("Tenant: Sherlock Holmes\nLandlord: Irene Adler", ["Sherlock Holmes", "Irene Adler"]),
         ("Assignee: Bug triage", []),
         ("call me Ishmael", ["Ishmael"]),
         # which name: "last name is", "maiden name is", and a question asking for one

@@ -106,9 +106,12 @@ _SPEAKER = re.compile(
 )
 # Someone addressed by name at the start of a sentence, then a request or a pronoun:
 # "Wisław, can I please speak to you", "Patrizio, please send it".
+# A quoted message may open with one too, in lowercase ("priya, your report is late"): then
+# only a listed given name that is no everyday word counts.
 _ADDRESSED = re.compile(
-    rf"(?:\A|[\n.!?][ \t]*|\\n[ \t]*)(?P<name>[{_UPPER}][{_LOWER}]+(?:[ \t][{_UPPER}][{_LOWER}]+)?),[ \t]+"
-    r"(?=(?i:can|could|would|will|do|did|are|have|please|i|i'm|we|you|let's|thanks|thank)\b)"
+    rf"(?:\A|[\n.!?][ \t]*|\\n[ \t]*|[\"\u201c])"
+    rf"(?P<name>[{_UPPER}{_LOWER}][{_LOWER}]+(?:[ \t][{_UPPER}][{_LOWER}]+)?),[ \t]+"
+    r"(?=(?i:can|could|would|will|do|did|are|have|please|i|i'm|we|you|your|let's|thanks|thank)\b)"
 )
 # Who speaks in transcripts, or opens a sentence with a comma, without being a person's
 # name (beyond `not_names`): roles, note labels, interjections and sentence adverbs.
@@ -160,6 +163,8 @@ _CUES = {
         # fields whose value is a person: credits, mail and ticket headers, forms
         *("by:", "author:", "authors:", "attn:", "attention:", "assignee:", "reporter:", "owner:"),
         *("recipient:", "sender:", "signed:", "patient:", "employee:", "applicant:", "user:"),
+        *("tenant:", "landlord:", "guest:", "passenger:", "driver:", "buyer:", "seller:", "customer:"),
+        *("client:", "witness:", "beneficiary:", "spouse:", "guardian:", "student:", "teacher:"),
     ),
     "strong": (
         "call me",
@@ -426,7 +431,13 @@ class NameDetector:
         different names and a colon. Roles and labels ("User:", "Note:") are no speakers."""
         if ":" not in text:
             return []
-        speakers = [line for line in _SPEAKER.finditer(text) if self._could_be_addressed(line.group("name"))]
+        speakers = [
+            line
+            for line in _SPEAKER.finditer(text)
+            # A person field ("Tenant:", "Author:") is a label whose value is the name.
+            if fold(line.group("name")) + ":" not in _CUE_KIND
+            and self._could_be_addressed(line.group("name"))
+        ]
         if len({fold(line.group("name")) for line in speakers}) < 2:
             return []
         return [self._cued_unlisted(line) for line in speakers]
@@ -439,7 +450,13 @@ class NameDetector:
             self._cued_unlisted(match)
             for match in _ADDRESSED.finditer(text)
             if self._could_be_addressed(match.group("name"))
+            and (match.group("name")[0].isupper() or self._plain_given_name(match.group("name")))
         ]
+
+    def _plain_given_name(self, word: str) -> bool:
+        key = fold(word)
+        lists = self.lists
+        return lists.is_first(key) and key not in lists.common_words and key not in lists.never_alone
 
     def _could_be_addressed(self, name: str) -> bool:
         """Whether every word of `name` could be a name: not a label, role, interjection
