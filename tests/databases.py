@@ -36,3 +36,20 @@ def database_url(backend: str, directory: Path) -> Iterator[str]:
             conn.execute(sa.text("SET lock_timeout = '10s'"))
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def schema_away(schema: str) -> Iterator[None]:
+    """The PostgreSQL schema renamed away for the block, then back: connections stay up,
+    every query of Veil's fails (its tables are gone)."""
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER SCHEMA "{schema}" RENAME TO "{schema}_away"'))
+        try:
+            yield
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
+    finally:
+        admin.dispose()

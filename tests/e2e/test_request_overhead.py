@@ -5,7 +5,7 @@ transaction, and a refusal leaves nothing in the vault."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio.to_thread
@@ -35,16 +35,6 @@ def app(make_app: Callable[..., Starlette]) -> Starlette:
 
 
 @pytest.fixture
-async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://veil.test",
-        headers={"authorization": "Bearer sk-client-key"},
-    ) as client:
-        yield client
-
-
-@pytest.fixture
 def statements(app: Starlette) -> Iterator[list[str]]:
     """Every statement the app's database runs, as '<VERB> <table>', BEGIN and COMMIT left out."""
     seen: list[str] = []
@@ -62,12 +52,12 @@ def statements(app: Starlette) -> Iterator[list[str]]:
 
 
 async def test_a_request_with_known_values_runs_one_read_and_one_write(
-    http: httpx.AsyncClient, statements: list[str]
+    raw: httpx.AsyncClient, statements: list[str]
 ) -> None:
-    assert (await http.post(CHAT, json=body(f"write to {EMAIL}"))).status_code == 200
+    assert (await raw.post(CHAT, json=body(f"write to {EMAIL}"))).status_code == 200
     statements.clear()
 
-    response = await http.post(CHAT, json=body(f"write to {EMAIL} again"))
+    response = await raw.post(CHAT, json=body(f"write to {EMAIL} again"))
 
     assert response.status_code == 200
     assert statements == [
@@ -80,10 +70,10 @@ async def test_a_request_with_known_values_runs_one_read_and_one_write(
 
 
 async def test_a_request_crosses_to_a_worker_thread_once_before_and_once_after_the_upstream(
-    http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+    raw: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The first request also reads whether any virtual key exists; later ones find it cached.
-    assert (await http.post(CHAT, json=body("hello"))).status_code == 200
+    assert (await raw.post(CHAT, json=body("hello"))).status_code == 200
     calls: list[str] = []
     run_sync = anyio.to_thread.run_sync
 
@@ -92,19 +82,19 @@ async def test_a_request_crosses_to_a_worker_thread_once_before_and_once_after_t
         return await run_sync(function, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
-    response = await http.post(CHAT, json=body(f"write to {EMAIL}"))
+    response = await raw.post(CHAT, json=body(f"write to {EMAIL}"))
 
     assert response.status_code == 200
     assert calls == ["_admission", "save"]
 
 
 async def test_a_withdrawn_subject_gets_no_token_and_the_refusal_is_on_record(
-    app: Starlette, http: httpx.AsyncClient, upstream: FakeUpstream
+    app: Starlette, raw: httpx.AsyncClient, upstream: FakeUpstream
 ) -> None:
     subject = app.state.scopes.subject_scope(USER)
     app.state.consents.set(subject, "send_to_provider", False, source="api")
 
-    response = await http.post(CHAT, json=body(f"write to {EMAIL}"))
+    response = await raw.post(CHAT, json=body(f"write to {EMAIL}"))
 
     assert response.status_code == 403
     assert upstream.raw_requests == []
@@ -118,13 +108,13 @@ async def test_a_withdrawn_subject_gets_no_token_and_the_refusal_is_on_record(
 
 
 async def test_a_store_failure_reading_consent_forwards_nothing(
-    app: Starlette, http: httpx.AsyncClient, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+    app: Starlette, raw: httpx.AsyncClient, upstream: FakeUpstream, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def unavailable(subject: str) -> Any:
         raise StoreError("database test failed: OperationalError")
 
     monkeypatch.setattr(app.state.consents, "state", unavailable)
-    response = await http.post(CHAT, json=body(f"write to {EMAIL}"))
+    response = await raw.post(CHAT, json=body(f"write to {EMAIL}"))
 
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "storage_unavailable"

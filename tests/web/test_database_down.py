@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from web_client import ADMIN, ADMIN_KEY, BASE_URL, chat, csrf_of, enter_portal
 
-from databases import POSTGRES_URL, database_url
+from databases import database_url, schema_away
 from held_lock import held_lock
 from veil.web.security_headers import HEADERS
 
@@ -90,24 +90,15 @@ async def test_postgresql_gone_answers_503_everywhere_and_then_recovers(
     make_app: Callable[..., Starlette], postgres_schema: tuple[str, str]
 ) -> None:
     schema, url = postgres_schema
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    try:
-        async with browser(make_app(database_url=url)) as web:
-            csrf = csrf_of((await web.get("/portal")).text)
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'ALTER SCHEMA "{schema}" RENAME TO "{schema}_away"'))
-            try:
-                await everything_refused(web, csrf)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'ALTER SCHEMA "{schema}_away" RENAME TO "{schema}"'))
+    async with browser(make_app(database_url=url)) as web:
+        csrf = csrf_of((await web.get("/portal")).text)
+        with schema_away(schema):
+            await everything_refused(web, csrf)
 
-            portal, dashboard = await web.get("/portal"), await web.get("/admin")
-            assert portal.status_code == 200 and '<dd id="count-requests">1</dd>' in portal.text
-            assert dashboard.status_code == 200 and "Audit chain" in dashboard.text
-            assert (await web.get("/admin/audit/verify", headers=ADMIN)).json()["ok"]
-    finally:
-        admin.dispose()
+        portal, dashboard = await web.get("/portal"), await web.get("/admin")
+        assert portal.status_code == 200 and '<dd id="count-requests">1</dd>' in portal.text
+        assert dashboard.status_code == 200 and "Audit chain" in dashboard.text
+        assert (await web.get("/admin/audit/verify", headers=ADMIN)).json()["ok"]
 
 
 async def test_sqlite_locked_refuses_changes_with_503_and_then_takes_them(
