@@ -1,3 +1,5 @@
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -22,3 +24,21 @@ def test_only_underscores_change_and_the_length_stays(text: str) -> None:
     plain = without_emphasis(text)
     assert len(plain) == len(text)
     assert all(a == b or (a == "_" and b == " ") for a, b in zip(text, plain, strict=True))
+
+
+# The rule as one regular expression: what `without_emphasis` must do, in linear time.
+REFERENCE = re.compile(r"(?<!\w)(_{1,3})(?=[^\W_]|[+(][0-9])(?P<inner>.+?)(?<=[^\W_])\1(?!\w)")
+
+
+PIECES = st.sampled_from(["_", "__", "___", "a", "1", " ", ".", "\n", "+", "(", "é"])
+
+
+@given(st.lists(PIECES, max_size=40).map("".join))
+def test_pairs_are_those_of_the_rule(text: str) -> None:
+    expected = REFERENCE.sub(lambda m: " " * len(m[1]) + m["inner"] + " " * len(m[1]), text)
+    assert without_emphasis(text) == expected
+
+
+def test_a_long_line_of_openings_that_never_close_is_left_alone() -> None:
+    text = "_a " * 50_000 + "\n" + "_b\n" * 50_000 + "c_"
+    assert without_emphasis(text) == text
