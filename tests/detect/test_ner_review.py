@@ -39,6 +39,7 @@ CASES = [
     ("Thanks Deutsche Bank AG", "ORGANIZATION", "Deutsche Bank AG", ("ORGANIZATION", "Deutsche Bank AG")),
     ("Lostorf's economy grew", "LOCATION", "Lostorf", ("LOCATION", "Lostorf")),
     ("Her maiden name is Tougas", "NRP", "Tougas", ("PERSON", "Tougas")),
+    ("Their family name is Oyelaran", "LOCATION", "Oyelaran", ("PERSON", "Oyelaran")),
     ("The file name is Data", "ORGANIZATION", "Data", ("ORGANIZATION", "Data")),  # whose name: none
     # one word the model calls a group, after a place preposition, that is no nationality
     ("We moved here from CAIRNESS", "NRP", "CAIRNESS", ("LOCATION", "CAIRNESS")),

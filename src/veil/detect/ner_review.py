@@ -29,8 +29,8 @@ precision, and a person replaced with an ORGANIZATION token misleads the model u
   PERSON, listed or not: right after a greeting, a speech verb or a person's name phrase
   ("Hi Keiran", "thanks Pista", "said Leonti", "calls me Calan", "her maiden name is
   Tougas") or before a possessive of something only people have ("Marina's address",
-  "Hijacinta's kid"). The model reads an unknown foreign name as
-  a place or a company most of all there.
+  "Hijacinta's kid"). The model reads an unknown foreign name as a place or a company
+  most of all there.
 - A one-word ORGANIZATION right after "in", "into" or "near" is a LOCATION: "I'm in
   GROSSMENGERSDORF", "near Woodbridge". The model reads an unknown town as a company, and
   as a group (NRP) after any place preposition when the word does not end like a
@@ -131,7 +131,7 @@ class NerReview:
 
     def _only_a_place_fits(self, text: str, span: Span, value: str) -> bool:
         """A one-word company after "in", "into" or "near", or a one-word group after a place
-        preposition that does not read as a nationality ("from CAIRNESS", "to Raikküla")."""
+        preposition that does not read as a nationality ("from CAIRNESS", "in Szerencs")."""
         if span.entity_type == "ORGANIZATION":
             return _ONLY_PLACE_BEFORE.search(text, max(0, span.start - 8), span.start) is not None
         return (
@@ -148,7 +148,7 @@ class NerReview:
             for part in parts
         ):
             return False
-        before = _PERSON_BEFORE.search(text, max(0, span.start - 16), span.start)
+        before = _PERSON_BEFORE.search(text, max(0, span.start - 24), span.start)
         return before is not None or _PERSON_AFTER.match(text, span.end) is not None
 
     def _name_end(self, text: str, span: Span) -> int | None:
