@@ -106,8 +106,8 @@ _SPEAKER = re.compile(
 )
 # Someone addressed by name at the start of a sentence, then a request or a pronoun:
 # "Wisław, can I please speak to you", "Patrizio, please send it".
-# A quoted message may open with one too, in lowercase ("priya, your report is late"): then
-# only a listed given name that is no everyday word counts.
+# A quote may open with one too. In lowercase ("priya, your report is late") only a listed
+# given name that is no everyday word counts.
 _ADDRESSED = re.compile(
     rf"(?:\A|[\n.!?][ \t]*|\\n[ \t]*|[\"\u201c])"
     rf"(?P<name>[{_UPPER}{_LOWER}][{_LOWER}]+(?:[ \t][{_UPPER}][{_LOWER}]+)?),[ \t]+"
