@@ -24,11 +24,6 @@ How a name is found:
   questions that ask for a name work the same way: "her maiden name is Meza", "What's your
   last name? Smith", "everyone calls me Eija". After a phrase a lone word may end like an
   English one ("My name is Anders"); everywhere else that ending rules an unlisted word out.
-- Where the text's shape says a person: the speakers of a transcript (two or more lines
-  opening with different names and a colon: "Arya: What a wife.\nShawn: ...") and someone
-  addressed at the start of a sentence before a request or a pronoun ("Wisław, can I ...",
-  "Hilbrand, please ..."), listed or not. Roles, note labels and interjections ("User:",
-  "Note:", "Sorry, can you") are never such a name.
 - Words that are also names: a "never alone" name (May, June, Will, Art, China, Paris...)
   needs a listed surname after it, or a cue or title before it ("Will Smith", "ask Will");
   a "common word" name (Mark, Bill, Grace, Hope, Frank...) needs support only at the start
@@ -62,6 +57,9 @@ from veil.detect.wordlist import data_words, trie_pattern
 _UPPER_ACCENTED = "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
 _UPPER = "A-Z" + _UPPER_ACCENTED
 _LOWER = "a-z" + "".join(ch for ch in map(chr, range(0xDF, 0x250)) if ch.islower())
+# Character-class contents for capital and small letters (Latin, with accents), for the
+# other name detectors' patterns.
+UPPER, LOWER = _UPPER, _LOWER
 _LETTER = r"[^\W\d_]"
 _APOSTROPHES = "'\u2019"
 _REST = rf"(?:{_LETTER}|[{_APOSTROPHES}\-](?={_LETTER}))*(?!\w)"
@@ -98,34 +96,6 @@ _TITLE_WORDS = """
 """
 _LOWER_TITLES = ("mr", "mrs", "ms", "mx", "dr", "prof")
 
-# A transcript: lines that open with a speaker and a colon ("Arya: What a wife.", also after
-# an escaped line break). Two different speakers make a dialogue; one line alone is a label.
-_SPEAKER = re.compile(
-    rf"(?:\A|\n|\\n)[ \t]*(?P<name>[{_UPPER}][{_LOWER}]+(?:[ \t][{_UPPER}][{_LOWER}]+)?)"
-    r"[ \t]*:[ \t]*(?=[\w\"'\u201c])"
-)
-# Someone addressed by name at the start of a sentence, then a request or a pronoun:
-# "Wisław, can I please speak to you", "Patrizio, please send it".
-# A quote may open with one too. In lowercase ("priya, your report is late") only a listed
-# given name that is no everyday word counts.
-_ADDRESSED = re.compile(
-    rf"(?:\A|[\n.!?][ \t]*|\\n[ \t]*|[\"\u201c])"
-    rf"(?P<name>[{_UPPER}{_LOWER}][{_LOWER}]+(?:[ \t][{_UPPER}][{_LOWER}]+)?),[ \t]+"
-    r"(?=(?i:can|could|would|will|do|did|are|have|please|i|i'm|we|you|your|let's|thanks|thank)\b)"
-)
-# Who speaks in transcripts, or opens a sentence with a comma, without being a person's
-# name (beyond `not_names`): roles, note labels, interjections and sentence adverbs.
-_NOT_ADDRESSEE_WORDS = """
-    assistant system human ai bot model chatgpt gpt claude gemini copilot interviewer interviewee speaker
-    narrator host moderator caller operator question answer note notes warning error input output summary
-    example step result context task subject date time status description title reply response request
-    comment update edit source tip hint important todo bug issue feature pros cons option solution problem
-    goal objective prompt query action observation thought final aliases arguments args returns raises
-    yields parameters params usage attributes examples see true false none remark alas
-    sorry okay ok alright sure great perfect right anyway besides meanwhile hmm oh ah wow cool nice guys
-    folks yeah yep nope indeed again plus look listen wait second third finally lastly also actually
-"""
-_NOT_ADDRESSEES = frozenset(_NOT_ADDRESSEE_WORDS.split())
 # "last name is", "your name?": which name a phrase or a question asks for.
 _NAME_KINDS = ("last", "first", "full", "given", "family", "middle", "maiden", "his", "her", "their", "your")
 # Cues, by kind. "phrase" states a name and allows an unlisted word after it; "label" is a
@@ -253,6 +223,16 @@ class NameLists:
         return key in self.surnames or ("-" in key and any(part in self.surnames for part in key.split("-")))
 
 
+def is_person_field(label: str) -> bool:
+    """Whether `label` ("Tenant", "Author") heads a field whose value is a person's name."""
+    return f"{fold(label)}:" in _CUE_KIND
+
+
+def looks_english(key: str) -> bool:
+    """Whether a folded word ends like an English word rather than a surname ("Tracing")."""
+    return _ENGLISH_ENDING.search(key) is not None
+
+
 @cache
 def default_name_lists() -> NameLists:
     """The lists shipped in `veil/detect/data`, loaded once per process."""
@@ -285,12 +265,7 @@ class NameDetector:
 
     def find(self, text: str) -> Iterator[Span]:
         cues = _cues(text)
-        found = [
-            *self._capitalised(text, cues),
-            *self._after_cues(text, cues),
-            *self._speakers(text),
-            *self._addressed(text),
-        ]
+        found = [*self._capitalised(text, cues), *self._after_cues(text, cues)]
         found.sort(key=lambda span: (span.start, -len(span)))
         end = 0
         for span in found:
@@ -425,54 +400,6 @@ class NameDetector:
                 continue
             if span is not None:
                 yield span
-
-    def _speakers(self, text: str) -> list[Span]:
-        """The speakers of a transcript, listed or not: two or more lines that open with
-        different names and a colon. Roles and labels ("User:", "Note:") are no speakers."""
-        if ":" not in text:
-            return []
-        speakers = [
-            line
-            for line in _SPEAKER.finditer(text)
-            # A person field ("Tenant:", "Author:") is a label whose value is the name.
-            if fold(line.group("name")) + ":" not in _CUE_KIND
-            and self._could_be_addressed(line.group("name"))
-        ]
-        if len({fold(line.group("name")) for line in speakers}) < 2:
-            return []
-        return [self._cued_unlisted(line) for line in speakers]
-
-    def _addressed(self, text: str) -> list[Span]:
-        """Someone addressed by name at the start of a sentence ("Hilbrand, can I ...")."""
-        if "," not in text:
-            return []
-        return [
-            self._cued_unlisted(match)
-            for match in _ADDRESSED.finditer(text)
-            if self._could_be_addressed(match.group("name"))
-            and (match.group("name")[0].isupper() or self._plain_given_name(match.group("name")))
-        ]
-
-    def _plain_given_name(self, word: str) -> bool:
-        key = fold(word)
-        lists = self.lists
-        return lists.is_first(key) and key not in lists.common_words and key not in lists.never_alone
-
-    def _could_be_addressed(self, name: str) -> bool:
-        """Whether every word of `name` could be a name: not a label, role, interjection
-        or (unless listed) a word with an English ending."""
-        for word in name.split():
-            key = fold(word)
-            if key in self.lists.not_names or key in _NOT_ADDRESSEES:
-                return False
-            if _ENGLISH_ENDING.search(key) and not self.lists.is_first(key):
-                return False
-        return True
-
-    def _cued_unlisted(self, match: re.Match[str]) -> Span:
-        return Span(
-            self.entity_type, match.start("name"), match.end("name"), self.cued_unlisted_score, self.name
-        )
 
     def _lowercase_name(self, text: str, token: re.Match[str], kind: str) -> Span | None:
         lists = self.lists

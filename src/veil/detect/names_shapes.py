@@ -29,11 +29,10 @@ import re
 from collections.abc import Iterator
 
 from veil.detect.base import Span
+from veil.detect.names import LOWER as _LOWER
+from veil.detect.names import UPPER as _UPPER
 from veil.detect.names import NameLists, default_name_lists, fold
 
-_UPPER_ACCENTED = "".join(ch for ch in map(chr, range(0xC0, 0x250)) if ch.isupper())
-_UPPER = "A-Z" + _UPPER_ACCENTED
-_LOWER = "a-z" + "".join(ch for ch in map(chr, range(0xDF, 0x250)) if ch.islower())
 # A capitalised word with at least one lowercase letter ("McGregor", "O'Neil", "Lom-Ali").
 _WORD = rf"[{_UPPER}](?:[{_LOWER}]|[{_UPPER}](?=[{_LOWER}])|['\u2019\-](?=[{_UPPER}{_LOWER}]))*[{_LOWER}]"
 _INITIAL = rf"[{_UPPER}]\.?"

@@ -12,6 +12,7 @@ from veil.detect.iban import IbanDetector
 from veil.detect.ip import IpAddressDetector
 from veil.detect.jwt import JwtDetector
 from veil.detect.names import NameDetector
+from veil.detect.names_addressed import AddressedNameDetector
 from veil.detect.names_shapes import NameShapeDetector
 from veil.detect.password import PasswordDetector
 from veil.detect.phone import PhoneDetector
@@ -40,4 +41,4 @@ def default_detectors(*, phone_region: str = "US") -> tuple[Detector, ...]:
 def prose_detectors() -> tuple[Detector, ...]:
     """People and places in free text, by rules and name lists (the NER model comes apart:
     it is loaded once per process and configured by name)."""
-    return (AddressDetector(), NameDetector(), NameShapeDetector(), PlaceDetector())
+    return (AddressDetector(), NameDetector(), NameShapeDetector(), AddressedNameDetector(), PlaceDetector())
