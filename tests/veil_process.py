@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from veil.demo import LoopbackServer
+from veil.store.master_key import encode_master_key
 
 VEIL = Path(sys.executable).with_name("veil")
 REPO = Path(__file__).resolve().parents[1]
@@ -115,7 +116,11 @@ class RecordingUpstream:
 
 
 class VeilProcess:
-    """One `veil serve` child process. `start` returns at once; `wait_ready` waits for /healthz."""
+    """One `veil serve` child process. `start` returns at once; `wait_ready` waits for /healthz.
+
+    Unless `env` says otherwise it keeps its data in `workdir/data` under a master key of its
+    own: processes that must share a key (replicas, a restart) are given one.
+    """
 
     def __init__(self, workdir: Path, env: dict[str, str]) -> None:
         self.workdir = workdir
@@ -125,6 +130,8 @@ class VeilProcess:
         self._env = {
             **clean_environment(),
             "VEIL_CONFIG": str(workdir / "absent.toml"),
+            "VEIL_DATA_DIR": str(workdir / "data"),
+            "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
             "VEIL_NER_MODEL": "",
             "VEIL_LOG_LEVEL": "WARNING",
             **env,
@@ -321,7 +328,6 @@ def _saves_worker(url: str, master_key: str, threads: int, start_at: float, seco
 def _saves(database: str, processes: int, threads: int, seconds: float) -> dict[str, Any]:
     from databases import database_url
     from veil.store.database import Database
-    from veil.store.master_key import encode_master_key
 
     master_key = encode_master_key(secrets.token_bytes(32))
     with tempfile.TemporaryDirectory(prefix="veil-saves-") as tmp, database_url(database, Path(tmp)) as url:
@@ -366,7 +372,6 @@ def main() -> None:
         return
 
     from databases import database_url
-    from veil.store.master_key import encode_master_key
 
     with (
         tempfile.TemporaryDirectory(prefix="veil-load-") as tmp,

@@ -81,8 +81,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         }
         # Each replica has its own data dir: nothing but the database and the key is shared.
         # Both start at once on an empty schema, so both run the migration together.
-        a = VeilProcess(workdir / "a", {**env, "VEIL_DATA_DIR": str(workdir / "a" / "data")})
-        b = VeilProcess(workdir / "b", {**env, "VEIL_DATA_DIR": str(workdir / "b" / "data")})
+        a = VeilProcess(workdir / "a", env)
+        b = VeilProcess(workdir / "b", env)
         with running(a, b):
             yield Cluster(env, workdir, upstream, a.url, b.url)
 

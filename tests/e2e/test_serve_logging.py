@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 import pytest
 from openai import OpenAI
 
-from veil.store.master_key import encode_master_key
 from veil_process import RecordingUpstream, VeilProcess, running
 
 REQUESTS = 3
@@ -22,9 +20,7 @@ def _serve_and_ask(tmp_path: Path, log_level: str) -> str:
             tmp_path,
             {
                 "VEIL_LOG_LEVEL": log_level,
-                "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
                 "VEIL_UPSTREAM_BASE_URL": upstream.url,
-                "VEIL_DATA_DIR": str(tmp_path / "data"),
             },
         )
         with running(server):

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from typing import Any
 import pytest
 
 from stress.upstream_process import UpstreamProcess
-from veil.store.master_key import encode_master_key
 from veil_process import VeilProcess, running
 
 UPSTREAM_KEY = "sk-upstream-ssrf-T3x"
@@ -54,8 +52,6 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         env = {
             "VEIL_UPSTREAM_BASE_URL": upstream.url,
             "VEIL_UPSTREAM_API_KEY": UPSTREAM_KEY,
-            "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
-            "VEIL_DATA_DIR": str(workdir / "data"),
         }
         veil = VeilProcess(workdir, env)
         with running(veil):

@@ -23,7 +23,6 @@ import asyncio
 import itertools
 import json
 import re
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +35,6 @@ import pytest
 
 from stress.rss import Plateau, RssSampler
 from stress.upstream_process import UpstreamProcess
-from veil.store.master_key import encode_master_key
 from veil_process import VeilProcess, running
 
 TURNS = 4
@@ -247,8 +245,6 @@ def run_load(workdir: Path, profile: LoadProfile) -> Run:
         env = {
             "VEIL_UPSTREAM_BASE_URL": upstream.url,
             "VEIL_UPSTREAM_API_KEY": UPSTREAM_KEY,
-            "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
-            "VEIL_DATA_DIR": str(workdir / "data"),
         }
         veil = VeilProcess(workdir, env)
         with running(veil), RssSampler(veil.pid) as rss, HealthProbe(veil.url) as health:

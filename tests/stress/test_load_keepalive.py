@@ -9,12 +9,10 @@ before it is dropped unread. The server now keeps idle connections well past any
 
 from __future__ import annotations
 
-import secrets
 import socket
 import time
 from pathlib import Path
 
-from veil.store.master_key import encode_master_key
 from veil_process import VeilProcess, running
 
 # httpx's default keepalive_expiry, which the openai SDK keeps, plus a margin.
@@ -34,11 +32,7 @@ def ask(conn: socket.socket) -> bytes:
 
 
 def test_a_connection_idle_past_the_clients_expiry_is_still_open(tmp_path: Path) -> None:
-    env = {
-        "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
-        "VEIL_DATA_DIR": str(tmp_path / "data"),
-    }
-    veil = VeilProcess(tmp_path, env)
+    veil = VeilProcess(tmp_path, {})
     with running(veil), socket.create_connection(("127.0.0.1", veil.port), timeout=10) as conn:
         assert ask(conn).startswith(b"HTTP/1.1 200")
         time.sleep(IDLE_SECONDS)

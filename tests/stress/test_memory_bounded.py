@@ -8,7 +8,6 @@ stays up, and its resident memory levels off: a repeated burst does not grow it 
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +20,6 @@ from starlette.routing import Route
 from stress_profiles import Profile
 
 from veil.demo import LoopbackServer
-from veil.store.master_key import encode_master_key
 from veil_process import VeilProcess, running
 
 CHAT = "/v1/chat/completions"
@@ -97,8 +95,6 @@ def test_memory_levels_off_under_huge_bodies(profile: Profile, tmp_path: Path) -
             tmp_path,
             {
                 "VEIL_UPSTREAM_BASE_URL": upstream.url + "/v1",
-                "VEIL_MASTER_KEY": encode_master_key(secrets.token_bytes(32)),
-                "VEIL_DATA_DIR": str(tmp_path / "data"),
                 "VEIL_MAX_BODY_BYTES": str(limit),
             },
         )
