@@ -245,16 +245,7 @@ def _sse(body: dict[str, Any], script: Script) -> list[bytes]:
                 )
         finish = "tool_calls" if script.tool_calls and i == 0 else "stop"
         events.append({"index": i, "delta": {}, "finish_reason": finish})
-    frames = [b"data: " + json.dumps({**envelope, "choices": [e]}).encode() + b"\n\n" for e in events]
-    if (body.get("stream_options") or {}).get("include_usage"):
-        usage = {
-            **envelope,
-            "choices": [],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
-        frames.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
-    frames.append(b"data: [DONE]\n\n")
-    return frames
+    return _frames(body, envelope, events, {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
 
 
 def _legacy_completion(body: dict[str, Any], script: Script) -> dict[str, Any]:
@@ -278,14 +269,16 @@ def _legacy_sse(body: dict[str, Any], script: Script) -> list[bytes]:
         pieces = _first_pieces(script, content) if i == 0 else _pieces(content, script.chunk)
         chunks.extend({"text": p, "index": i, "logprobs": None, "finish_reason": None} for p in pieces)
         chunks.append({"text": "", "index": i, "logprobs": None, "finish_reason": "stop"})
-    frames = [b"data: " + json.dumps({**envelope, "choices": [c]}).encode() + b"\n\n" for c in chunks]
+    return _frames(body, envelope, chunks, {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12})
+
+
+def _frames(
+    body: dict[str, Any], envelope: dict[str, Any], choices: list[dict[str, Any]], usage: dict[str, int]
+) -> list[bytes]:
+    """One SSE event per choice delta, the usage chunk when the request asked for it, [DONE]."""
+    frames = [b"data: " + json.dumps({**envelope, "choices": [c]}).encode() + b"\n\n" for c in choices]
     if (body.get("stream_options") or {}).get("include_usage"):
-        usage = {
-            **envelope,
-            "choices": [],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
-        }
-        frames.append(b"data: " + json.dumps(usage).encode() + b"\n\n")
+        frames.append(b"data: " + json.dumps({**envelope, "choices": [], "usage": usage}).encode() + b"\n\n")
     frames.append(b"data: [DONE]\n\n")
     return frames
 
