@@ -177,6 +177,11 @@ def stand_in(body: dict[str, Any]) -> tuple[str, str]:
     return sent.group(1), sent.group(2)
 
 
+def other_surname(stand_in_surname: str) -> str:
+    """Another person's surname: never the stand-in's own, which would make the stand-in whole."""
+    return "Costa" if stand_in_surname != "Costa" else "Okafor"
+
+
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])
 async def test_a_stand_ins_given_name_or_surname_alone_is_restored(
     client: AsyncOpenAI, upstream: FakeUpstream, stream: bool
@@ -187,7 +192,7 @@ async def test_a_stand_ins_given_name_or_surname_alone_is_restored(
     def reply(body: dict[str, Any]) -> Script:
         first, last = stand_in(body)
         said = f"{first} said {last}'s draft is ready; {first} {last} signs."
-        return Script(contents=[f"{said} {first} Costa too. Thanks, {first.upper()}!"])
+        return Script(contents=[f"{said} {first} {other_surname(last)} too. Thanks, {first.upper()}!"])
 
     upstream.reply = reply
     asked = "Please email Linda Smith about it."
@@ -195,10 +200,11 @@ async def test_a_stand_ins_given_name_or_surname_alone_is_restored(
     chat_reply = await chat(client, asked, stream=stream)
     responses_reply = await responses(client, asked, stream=stream)
 
-    first, _ = stand_in(upstream.bodies[0])
+    first, last = stand_in(upstream.bodies[0])
     text = chat_reply[0] if stream else chat_reply.content
     assert text == responses_reply
-    assert text == f"Linda said Smith's draft is ready; Linda Smith signs. {first} Costa too. Thanks, Linda!"
+    signed = "Linda said Smith's draft is ready; Linda Smith signs."
+    assert text == f"{signed} {first} {other_surname(last)} too. Thanks, Linda!"
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["whole", "streamed"])

@@ -17,6 +17,7 @@ from veil.detect.wordlist import data_words
 from veil.pseudonymize.memory_vault import MemoryVault
 from veil.pseudonymize.restore import Restorer, StreamRestorer
 from veil.pseudonymize.surrogates import Surrogates
+from veil.pseudonymize.surrogates import _given_names as given_names
 
 SURROGATES = Surrogates(b"s" * 32)
 
@@ -96,6 +97,16 @@ EVERYDAY_WORDS = {
     *data_words("not_name_words.txt"),
     *NAMES_THAT_ARE_WORDS.split(),
 }
+
+
+def test_a_made_name_or_address_shares_no_word_with_the_real_one() -> None:
+    """With ~800 given names, 1 in 800 stand-ins would otherwise reuse the real given name."""
+    for name in given_names():
+        for ordinal in (1, 2, 3):
+            real = f"{name.title()} Smith"
+            assert not {w.lower() for w in make("PERSON", real, ordinal).split()} & {name, "smith"}
+            email = make("EMAIL_ADDRESS", f"{name}.smith@corp.test", ordinal)
+            assert not set(re.findall(r"[a-z]+", email.split("@")[0])) & {name, "smith"}
 
 
 def test_a_made_name_is_never_an_everyday_word() -> None:

@@ -66,8 +66,9 @@ def name_parts(fake: str, real: str) -> tuple[tuple[str, str], ...]:
 
 
 def _person(rng: random.Random, value: str, ordinal: int) -> str:
-    first, last = rng.choice(_given_names()), rng.choice(_surnames())
     words = value.split()
+    real = {word.lower() for word in words}
+    first, last = _other(rng, _given_names(), real), _other(rng, _surnames(), real)
     if len(words) == 1:
         # One word in, one word out: a given name stays a given name.
         return _case_like(words[0], first)
@@ -75,7 +76,8 @@ def _person(rng: random.Random, value: str, ordinal: int) -> str:
 
 
 def _email(rng: random.Random, value: str, ordinal: int) -> str:
-    first, last = rng.choice(_given_names()), rng.choice(_surnames())
+    real = set(re.findall(r"[a-z]+", value.lower()))
+    first, last = _other(rng, _given_names(), real), _other(rng, _surnames(), real)
     domain = rng.choice(("example.com", "example.net", "example.org"))
     return f"{first}.{last}{ordinal}@{domain}"
 
@@ -156,6 +158,15 @@ def _luhn_digit(body: Sequence[str]) -> str:
                 digit -= 9
         total += digit
     return str((10 - total % 10) % 10)
+
+
+def _other(rng: random.Random, names: Sequence[str], real: set[str]) -> str:
+    """A name drawn from `names` that is none of the real value's words: "Linda Smith" must
+    not go out as "Linda Moreno", which would send half the real name and leave "Linda" in
+    a reply nothing to restore."""
+    while (name := rng.choice(names)) in real:
+        pass
+    return name
 
 
 def _case_like(original: str, name: str) -> str:
